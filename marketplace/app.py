@@ -1,0 +1,97 @@
+"""The Litestar application factory: one place that assembles controllers, middleware, stores and handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server
+from piccolo.engine.postgres import PostgresEngine
+
+from marketplace.audit.controllers import AuditController
+from marketplace.auth import TokenAuthenticationMiddleware, bearer_token, hash_token
+from marketplace.config import Settings, load_settings
+from marketplace.db import engine, prepare_database
+from marketplace.errors import EXCEPTION_HANDLERS
+from marketplace.health import health
+from marketplace.members.controllers import MeController, MemberController, TokenController
+from marketplace.observability import RequestContextMiddleware, configure_logging
+from marketplace.store import Stores
+
+PUBLIC_PATHS = ["^/health$", "^/schema"]
+
+
+def rate_limit_identifier(request: Request[Any, Any, Any]) -> str:
+    """Limits count per token (hashed), and per client address only for calls without one."""
+    token = bearer_token(request.headers.get("authorization"))
+    if token is not None:
+        return "token:" + hash_token(token)[:32]
+    return "ip:" + get_remote_address(request)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the application for ``settings`` (default: read from the environment)."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    stores = Stores(settings.redis_url, settings.redis_timeout_seconds, settings.redis_breaker_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db = engine()
+        await prepare_database()
+        if isinstance(db, PostgresEngine):
+            await db.start_connection_pool(min_size=1, max_size=10)
+        try:
+            yield
+        finally:
+            if isinstance(db, PostgresEngine):
+                await db.close_connection_pool()
+            await stores.close()
+
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.rate_limit_per_minute),
+        exclude=PUBLIC_PATHS,
+        exclude_opt_key="exclude_from_rate_limit",
+        identifier_for_request=rate_limit_identifier,
+        store="rate_limit",
+    )
+    openapi = OpenAPIConfig(
+        title="KOPIT Leistungsaustausch API",
+        version="1.0.0",
+        description=(
+            "The service exchange of KOPIT eG: members offer services to one another, book them and settle "
+            "the costs monthly in a double-entry clearing ledger. Errors are RFC 9457 problem details."
+        ),
+        path="/schema",
+        render_plugins=[SwaggerRenderPlugin(path="/"), ScalarRenderPlugin(path="/scalar")],
+        components=Components(
+            security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="opaque")}
+        ),
+        security=[{"BearerToken": []}],
+        servers=[Server(url="/")],
+        use_handler_docstrings=True,
+    )
+    config = AppConfig(
+        route_handlers=[health, MeController, MemberController, TokenController, AuditController],
+        middleware=[
+            RequestContextMiddleware(),
+            DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATHS),
+            rate_limit.middleware,
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        stores={"rate_limit": stores.rate_limit, "cache": stores.cache},
+        state=State({"settings": settings, "stores": stores}),
+        lifespan=[lifespan],
+        openapi_config=openapi,
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+    return Litestar.from_config(config)

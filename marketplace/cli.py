@@ -1,0 +1,187 @@
+"""The ``marketplace`` command for operators: migrate, serve, demo, members, users, tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import click
+import msgspec
+
+from marketplace.auth import Actor, Role
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _actor() -> Actor:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Actor(label=f"cli:{user}")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run one command's coroutine; domain errors become a clear message and exit code 1."""
+    from marketplace.errors import DomainError
+
+    try:
+        return asyncio.run(coroutine)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
+def _roles(value: str) -> frozenset[Role]:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise click.BadParameter("give at least one role, e.g. --roles buyer,accountant")
+    unknown = [name for name in names if name not in Role.__members__]
+    if unknown:
+        raise click.BadParameter(f"unknown role(s) {', '.join(unknown)}; known: {', '.join(Role)}")
+    return frozenset(Role(name) for name in names)
+
+
+def async_command(function: Callable[P, Awaitable[T]]) -> Callable[P, T]:
+    """Let a click command be written as a coroutine function."""
+
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        return _run(function(*args, **kwargs))  # type: ignore[arg-type]
+
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """Operate the KOPIT service exchange."""
+
+
+@main.command()
+@async_command
+async def migrate() -> None:
+    """Create or upgrade the database schema (SQLite or PostgreSQL, from DATABASE_URL)."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from marketplace.db import prepare_database
+
+    await prepare_database()
+    result = await run_forwards(app_name="all")
+    if not result.success:
+        raise click.ClickException(f"migrations failed: {result.message}")
+    click.echo("database schema is up to date")
+
+
+@main.command()
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1 or $HOST")
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "8000")), show_default="8000 or $PORT")
+@click.option("--workers", type=int, default=1, show_default=True, help="Processes to serve with.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the exchange over HTTP."""
+    import uvicorn
+
+    uvicorn.run(
+        "marketplace.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        access_log=False,
+        log_level="warning",
+    )
+
+
+@main.command()
+@click.option("--tokens/--no-tokens", default=True, help="Issue fresh demonstration tokens and print them.")
+@async_command
+async def demo(tokens: bool) -> None:
+    """Load the demonstration members and users (idempotent) and print a token per role."""
+    from marketplace import demo as demo_data
+
+    admitted = await demo_data.load_members()
+    click.echo(f"demonstration data ready ({admitted} members admitted now)")
+    if not tokens:
+        return
+    issued = await demo_data.issue_demo_tokens()
+    click.echo("\nDemonstration tokens (new on every run; the previous ones are revoked):")
+    for item in issued:
+        click.echo(f"  {item.role:<16} {item.member:<7} {item.token}")
+    example = issued[0].token
+    click.echo(f'\nTry: curl -H "Authorization: Bearer {example}" http://127.0.0.1:8000/api/v1/me')
+
+
+@main.group()
+def member() -> None:
+    """Members of the cooperative."""
+
+
+@member.command("add")
+@click.option("--code", required=True, help="e.g. KDZ-MZ")
+@click.option("--name", required=True)
+@click.option("--kind", required=True, type=click.Choice([k.value for k in __import__("marketplace.members.tables", fromlist=["Member"]).Member.Kind]))
+@click.option("--state", required=True, help="ISO 3166-2 code of the federal state, e.g. DE-HE")
+@click.option("--leitweg-id", default=None)
+@click.option("--contact-email", default=None)
+@async_command
+async def member_add(code: str, name: str, kind: str, state: str, leitweg_id: str | None, contact_email: str | None) -> None:
+    """Admit a member."""
+    from marketplace.members import services
+    from marketplace.members.schemas import MemberCreate
+
+    try:
+        data = msgspec.convert(
+            {"code": code, "name": name, "kind": kind, "state": state, "leitweg_id": leitweg_id, "contact_email": contact_email},
+            MemberCreate,
+        )
+    except msgspec.ValidationError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    created = await services.admit_member(data, _actor())
+    click.echo(f"admitted {created.code} ({created.name})")
+
+
+@main.group()
+def user() -> None:
+    """Users of members."""
+
+
+@user.command("add")
+@click.option("--member", "member_code", required=True, help="Member code")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--roles", required=True, help="Comma-separated, e.g. buyer,accountant")
+@async_command
+async def user_add(member_code: str, email: str, name: str, roles: str) -> None:
+    """Create a user of a member."""
+    from marketplace.members import services
+
+    wanted = _roles(roles)
+    created = await services.ensure_user(member_code, wanted, _actor(), email=email, name=name)
+    click.echo(f"user {created['email']} ({created['id']}) of {member_code} with roles {created['roles']}")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--member", "member_code", required=True, help="Member code")
+@click.option("--roles", required=True, help="Comma-separated, e.g. buyer,accountant")
+@click.option("--name", default="cli", show_default=True, help="A name to recognise the token by.")
+@async_command
+async def token_create(member_code: str, roles: str, name: str) -> None:
+    """Create (or reuse) a user of MEMBER with ROLES and print a new token on the last line."""
+    from marketplace.members import services
+
+    created = await services.issue_token(member_code, _roles(roles), _actor(), name=name)
+    click.echo(f"token {created.name!r} for user {created.user_id} of {member_code}; it is shown only now:")
+    click.echo(created.token)
+
+
+if __name__ == "__main__":
+    main()

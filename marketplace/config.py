@@ -1,0 +1,81 @@
+"""Typed settings, read once from the environment.
+
+Every value has a default that gives the embedded mode (SQLite under ``var/``, no Redis), so that
+``make run`` works on a fresh machine without any configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+VAR_DIR = Path(os.environ.get("MARKETPLACE_VAR_DIR", "var"))
+DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'marketplace.sqlite'}"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Run-time configuration of one process."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    secret: str = ""
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+    ledger_dir: str = str(VAR_DIR / "ledger")
+    coop_code: str = "KOPIT"
+    rate_limit_per_minute: int = 600
+    max_body_bytes: int = 1_048_576
+    redis_timeout_seconds: float = 0.2
+    redis_breaker_seconds: float = 5.0
+    debug: bool = False
+
+    @property
+    def uses_postgres(self) -> bool:
+        """True when ``database_url`` points at PostgreSQL."""
+        return is_postgres_url(self.database_url)
+
+
+def is_postgres_url(url: str) -> bool:
+    """Tell a PostgreSQL URL from a SQLite one."""
+    return url.startswith(("postgres://", "postgresql://"))
+
+
+def _secret_from_var_dir() -> str:
+    # Development convenience: a stable secret without configuration, never committed, never logged.
+    path = VAR_DIR / "secret"
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def _log_format(value: str) -> Literal["console", "json"]:
+    if value not in ("console", "json"):
+        raise ValueError(f"LOG_FORMAT must be 'console' or 'json', not {value!r}")
+    return "json" if value == "json" else "console"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings from ``environ`` (default: the process environment)."""
+    env = dict(os.environ if environ is None else environ)
+    return Settings(
+        database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        redis_url=env.get("REDIS_URL") or None,
+        secret=env.get("MARKETPLACE_SECRET") or _secret_from_var_dir(),
+        log_format=_log_format(env.get("LOG_FORMAT", "console")),
+        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        ledger_dir=env.get("LEDGER_DIR") or str(VAR_DIR / "ledger"),
+        coop_code=env.get("COOP_MEMBER_CODE", "KOPIT"),
+        rate_limit_per_minute=int(env.get("RATE_LIMIT_PER_MINUTE", "600")),
+        max_body_bytes=int(env.get("MAX_BODY_BYTES", "1048576")),
+        redis_timeout_seconds=float(env.get("REDIS_TIMEOUT_SECONDS", "0.2")),
+        redis_breaker_seconds=float(env.get("REDIS_BREAKER_SECONDS", "5")),
+        debug=env.get("MARKETPLACE_DEBUG", "") == "1",
+    )

@@ -1,0 +1,1 @@
+"""Members, their users, API tokens and roles."""

@@ -1,0 +1,169 @@
+"""What the members API reads and writes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+
+from marketplace.auth import Role
+
+MemberCode = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Z][A-Z0-9-]{0,31}$",
+        description="Upper-case letters, digits and hyphens, starting with a letter (e.g. KDZ-MZ).",
+        examples=["KDZ-MZ"],
+    ),
+]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+LeitwegId = Annotated[str, msgspec.Meta(max_length=46, examples=["04011000-1234512345-06"])]
+Iban = Annotated[str, msgspec.Meta(max_length=42, examples=["DE02120300000000202051"])]
+Bic = Annotated[str, msgspec.Meta(max_length=11, examples=["BYLADEM1001"])]
+AccountHolder = Annotated[str, msgspec.Meta(max_length=70)]
+TokenName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=r"\S")]
+
+
+Kind = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^(state_agency|municipal_it_provider|municipality|university|cooperative|other_public_body)$"
+    ),
+]
+FederalState = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^DE-(BW|BY|BE|BB|HB|HH|HE|MV|NI|NW|RP|SL|SN|ST|SH|TH)$",
+        description="ISO 3166-2 code of the federal state (Bundesland), e.g. DE-HE for Hessen.",
+    ),
+]
+
+
+class MemberCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Admit a public body to the cooperative."""
+
+    code: MemberCode
+    name: Name
+    kind: Kind
+    state: FederalState
+    leitweg_id: LeitwegId | None = None
+    contact_email: Email | None = None
+    iban: Iban | None = None
+    bic: Bic | None = None
+    account_holder: AccountHolder | None = None
+
+
+class MemberUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Change a member's profile; a field left out or null stays as it is, an empty string clears it."""
+
+    name: Name | None = None
+    state: FederalState | None = None
+    leitweg_id: LeitwegId | None = None
+    contact_email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    iban: Iban | None = None
+    bic: Bic | None = None
+    account_holder: AccountHolder | None = None
+
+
+class Member(msgspec.Struct, kw_only=True):
+    """A member as the directory shows it; bank details only to the member itself and the cooperative."""
+
+    id: UUID
+    code: str
+    name: str
+    kind: str
+    state: str
+    leitweg_id: str | None
+    contact_email: str | None
+    status: str
+    version: int
+    admitted_at: datetime
+    left_at: datetime | None
+    iban: str | None = None
+    bic: str | None = None
+    account_holder: str | None = None
+
+
+class MemberPage(msgspec.Struct):
+    """One page of the member directory."""
+
+    items: list[Member]
+    next_cursor: str | None
+
+
+class StatusChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Why a member is suspended, reinstated or leaves."""
+
+    reason: Reason | None = None
+
+
+class UserCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A new user of a member."""
+
+    email: Email
+    name: Name
+    roles: Annotated[list[Role], msgspec.Meta(min_length=1, max_length=7)]
+
+
+class User(msgspec.Struct, kw_only=True):
+    """A user of a member."""
+
+    id: UUID
+    member: str
+    email: str
+    name: str
+    roles: list[Role]
+    active: bool
+    created_at: datetime
+
+
+class UserPage(msgspec.Struct):
+    """One page of a member's users."""
+
+    items: list[User]
+    next_cursor: str | None
+
+
+class TokenCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A new API token for a user."""
+
+    name: TokenName
+    expires_at: datetime | None = None
+
+
+class Token(msgspec.Struct, kw_only=True):
+    """An API token without its secret."""
+
+    id: UUID
+    user_id: UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class TokenCreated(Token, kw_only=True):
+    """A token just made: the only answer that ever carries the token itself."""
+
+    token: str
+
+
+class TokenPage(msgspec.Struct):
+    """One page of a user's tokens."""
+
+    items: list[Token]
+    next_cursor: str | None
+
+
+class Me(msgspec.Struct, kw_only=True):
+    """The caller."""
+
+    user: User
+    member: Member
+    roles: list[Role]

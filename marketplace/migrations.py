@@ -1,0 +1,40 @@
+"""Helpers for hand-written migrations that run the same schema on SQLite and PostgreSQL.
+
+Piccolo cannot create composite unique indexes or checks on SQLite, nor generate migrations there
+(pitfalls.md), so our migrations are DDL: one text for both engines where SQL agrees, one per engine where it
+does not (regular expressions, triggers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.engine.postgres import PostgresEngine
+
+from marketplace.db import engine
+
+
+def ddl_migration(
+    *,
+    migration_id: str,
+    app_name: str,
+    description: str,
+    statements: Sequence[str],
+    postgres: Sequence[str] = (),
+    sqlite: Sequence[str] = (),
+) -> Callable[[], Awaitable[MigrationManager]]:
+    """A Piccolo ``forwards`` function that runs ``statements`` and the engine's own extra statements."""
+
+    async def run() -> None:
+        db = engine()
+        extra = postgres if isinstance(db, PostgresEngine) else sqlite
+        for statement in (*statements, *extra):
+            await db.run_ddl(statement)
+
+    async def forwards() -> MigrationManager:
+        manager = MigrationManager(migration_id=migration_id, app_name=app_name, description=description)
+        manager.add_raw(run)
+        return manager
+
+    return forwards

@@ -1,0 +1,109 @@
+"""The test harness: every test runs on a clean, migrated database.
+
+The engine is chosen by ``TEST_DATABASE_URL`` (empty: a SQLite file in a temporary folder) and Redis by
+``TEST_REDIS_URL`` (empty: no Redis). ``make test`` runs the suite once per engine. On SQLite each test gets a
+copy of a migrated template file; on PostgreSQL the tables are truncated between tests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+_TMP = Path(tempfile.mkdtemp(prefix="marketplace-tests-"))
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+_TEMPLATE = _TMP / "template.sqlite"
+
+# The engine is built when piccolo_conf is first imported: choose it before anything imports it.
+os.environ["DATABASE_URL"] = TEST_DATABASE_URL or f"sqlite:///{_TEMPLATE}"
+os.environ["MARKETPLACE_VAR_DIR"] = str(_TMP / "var")
+os.environ["BEANCOUNT_DISABLE_LOAD_CACHE"] = "1"
+os.environ.pop("REDIS_URL", None)
+
+from piccolo.apps.migrations.commands.forwards import run_forwards  # noqa: E402
+from piccolo.engine.postgres import PostgresEngine  # noqa: E402
+from piccolo.engine.sqlite import SQLiteEngine  # noqa: E402
+
+from marketplace.db import engine  # noqa: E402
+
+ON_POSTGRES = bool(TEST_DATABASE_URL)
+_counter = itertools.count()
+
+
+def pytest_report_header() -> list[str]:
+    """Say which engine and which Redis this run uses."""
+    database = "PostgreSQL " + TEST_DATABASE_URL if ON_POSTGRES else "SQLite (temporary files)"
+    return [f"database: {database}", f"redis: {TEST_REDIS_URL or 'none'}"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip tests that need an engine or a service this run does not have."""
+    for item in items:
+        if "postgres" in item.keywords and not ON_POSTGRES:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (TEST_DATABASE_URL)"))
+        if "redis" in item.keywords and not TEST_REDIS_URL:
+            item.add_marker(pytest.mark.skip(reason="needs Redis (TEST_REDIS_URL)"))
+
+
+async def _migrate() -> None:
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        await db.run_ddl("DROP SCHEMA public CASCADE")
+        await db.run_ddl("CREATE SCHEMA public")
+    result = await run_forwards(app_name="all")
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def migrated_database() -> AsyncIterator[None]:
+    """Migrate once per session: into the SQLite template, or into a fresh PostgreSQL schema."""
+    await _migrate()
+    yield
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+async def _truncate_postgres(db: PostgresEngine) -> None:
+    rows = await db.run_ddl(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'"
+    )
+    names = ", ".join(f'"{row["tablename"]}"' for row in rows or [])
+    if names:
+        await db.run_ddl(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(autouse=True)
+async def clean_database(migrated_database: None) -> AsyncIterator[None]:
+    """Give the test a database with the schema and no rows."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        path = _TMP / f"test-{next(_counter)}.sqlite"
+        shutil.copyfile(_TEMPLATE, path)
+        db.path = str(path)
+        yield
+        db.path = str(_TEMPLATE)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    else:
+        assert isinstance(db, PostgresEngine)
+        await _truncate_postgres(db)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _redis_clean() -> Iterator[None]:
+    """An empty Redis database for every test that has one."""
+    if TEST_REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(TEST_REDIS_URL)
+        client.flushdb()
+        client.close()
+    yield
