@@ -23,7 +23,8 @@ from marketplace.db import engine, prepare_database
 from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.health import health
 from marketplace.members.controllers import MeController, MemberController, TokenController
-from marketplace.observability import RequestContextMiddleware, configure_logging
+from marketplace.observability import RequestContextMiddleware, configure_logging, stamp_response
+from marketplace.openapi import declare_closed_inputs, declare_optional_bodies
 from marketplace.store import Stores
 
 PUBLIC_PATHS = ["^/health$", "^/schema"]
@@ -47,12 +48,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         db = engine()
         await prepare_database()
-        if isinstance(db, PostgresEngine):
-            await db.start_connection_pool(min_size=1, max_size=10)
+        # Without a pool each query opens its own connection (slower, but free of any event loop).
+        pooled = isinstance(db, PostgresEngine) and settings.database_pool_size > 0
+        if pooled:
+            await db.start_connection_pool(min_size=1, max_size=settings.database_pool_size)  # type: ignore[call-arg]
         try:
             yield
         finally:
-            if isinstance(db, PostgresEngine):
+            if pooled:
                 await db.close_connection_pool()
             await stores.close()
 
@@ -87,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             rate_limit.middleware,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[stamp_response],
         stores={"rate_limit": stores.rate_limit, "cache": stores.cache},
         state=State({"settings": settings, "stores": stores}),
         lifespan=[lifespan],
@@ -94,4 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
-    return Litestar.from_config(config)
+    app = Litestar.from_config(config)
+    declare_closed_inputs(app)
+    declare_optional_bodies(app)
+    return app

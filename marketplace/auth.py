@@ -22,7 +22,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from marketplace.errors import Forbidden
 
-TOKEN_PREFIX = "mkp_"
+TOKEN_PREFIX = "mkp_"  # noqa: S105 - a public prefix, not a secret
 
 
 class Role(StrEnum):

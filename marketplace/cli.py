@@ -123,19 +123,32 @@ def member() -> None:
 @member.command("add")
 @click.option("--code", required=True, help="e.g. KDZ-MZ")
 @click.option("--name", required=True)
-@click.option("--kind", required=True, type=click.Choice([k.value for k in __import__("marketplace.members.tables", fromlist=["Member"]).Member.Kind]))
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice([k.value for k in __import__("marketplace.members.tables", fromlist=["Member"]).Member.Kind]),
+)
 @click.option("--state", required=True, help="ISO 3166-2 code of the federal state, e.g. DE-HE")
 @click.option("--leitweg-id", default=None)
 @click.option("--contact-email", default=None)
 @async_command
-async def member_add(code: str, name: str, kind: str, state: str, leitweg_id: str | None, contact_email: str | None) -> None:
+async def member_add(
+    code: str, name: str, kind: str, state: str, leitweg_id: str | None, contact_email: str | None
+) -> None:
     """Admit a member."""
     from marketplace.members import services
     from marketplace.members.schemas import MemberCreate
 
     try:
         data = msgspec.convert(
-            {"code": code, "name": name, "kind": kind, "state": state, "leitweg_id": leitweg_id, "contact_email": contact_email},
+            {
+                "code": code,
+                "name": name,
+                "kind": kind,
+                "state": state,
+                "leitweg_id": leitweg_id,
+                "contact_email": contact_email,
+            },
             MemberCreate,
         )
     except msgspec.ValidationError as exc:

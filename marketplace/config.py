@@ -29,6 +29,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     coop_code: str = "KOPIT"
     rate_limit_per_minute: int = 600
     max_body_bytes: int = 1_048_576
+    database_pool_size: int = 10
     redis_timeout_seconds: float = 0.2
     redis_breaker_seconds: float = 5.0
     debug: bool = False
@@ -75,6 +76,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         coop_code=env.get("COOP_MEMBER_CODE", "KOPIT"),
         rate_limit_per_minute=int(env.get("RATE_LIMIT_PER_MINUTE", "600")),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", "1048576")),
+        database_pool_size=int(env.get("DATABASE_POOL_SIZE", "10")),
         redis_timeout_seconds=float(env.get("REDIS_TIMEOUT_SECONDS", "0.2")),
         redis_breaker_seconds=float(env.get("REDIS_BREAKER_SECONDS", "5")),
         debug=env.get("MARKETPLACE_DEBUG", "") == "1",

@@ -15,7 +15,7 @@ from marketplace.members.schemas import MemberCreate
 from marketplace.members.tables import Member
 
 DEMO_ACTOR = Actor(label="demo")
-DEMO_TOKEN_NAME = "demo"
+DEMO_TOKEN_NAME = "demo"  # noqa: S105 - the name tokens are listed under
 
 MEMBERS = [
     MemberCreate(

@@ -14,11 +14,12 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.openapi.spec import Example
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.types import ExceptionHandlersMap
 
 from marketplace.db import is_integrity_error
+from marketplace.observability import ensure_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://kopit.example/problems/"
@@ -107,9 +108,11 @@ class InvalidInput(DomainError):
     slug = "invalid-input"
 
 
-def _problem_response(request: Request[Any, Any, Any], problem: Problem, headers: dict[str, str] | None = None) -> Response[Any]:
+def _problem_response(
+    request: Request[Any, Any, Any], problem: Problem, headers: dict[str, str] | None = None
+) -> Response[Any]:
     problem.instance = request.url.path
-    problem.request_id = request.scope.get("state", {}).get("request_id")
+    problem.request_id = ensure_request_id(request.scope)
     return Response(
         content=msgspec.to_builtins(problem),
         status_code=problem.status,
@@ -142,6 +145,7 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> R
             errors=exc.errors,
             state=exc.state,
         ),
+        headers={"WWW-Authenticate": 'Bearer realm="marketplace"'} if status == 401 else None,
     )
 
 
@@ -179,7 +183,9 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     """Framework errors (401, 404, 405, 413, 429, …) as problems."""
     status = exc.status_code
     detail = exc.detail if exc.detail and exc.detail != _title(status) else _default_detail(status)
-    headers = {k: v for k, v in (exc.headers or {}).items()}
+    headers = dict(exc.headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="marketplace"'
     return _problem_response(
         request,
         Problem(type=PROBLEM_TYPE_BASE + _slug_for(status), title=_title(status), status=status, detail=detail),
@@ -223,9 +229,9 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
-    DomainError: domain_error_handler,  # type: ignore[dict-item]
-    ValidationException: validation_error_handler,  # type: ignore[dict-item]
-    HTTPException: http_error_handler,  # type: ignore[dict-item]
+    DomainError: domain_error_handler,
+    ValidationException: validation_error_handler,
+    HTTPException: http_error_handler,
     Exception: unexpected_error_handler,
 }
 
@@ -255,4 +261,3 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
 
 #: What every authenticated operation can answer besides its success.
 AUTHENTICATED = (400, 401, 403, 413, 422, 429)
-

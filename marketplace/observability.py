@@ -62,51 +62,61 @@ def current_request_id() -> str | None:
     return request_id_var.get()
 
 
+def ensure_request_id(scope: Scope) -> str:
+    """The request's id: kept from a well-formed ``X-Request-ID``, else made up, and stored in the scope."""
+    state = scope.setdefault("state", {})
+    request_id: str | None = state.get("request_id")
+    if request_id is None:
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        state["request_id"] = request_id
+    return request_id
+
+
 class RequestContextMiddleware(ASGIMiddleware):
-    """Give every request an id, log it once, and add the security headers to every answer."""
+    """Bind the request id to the logging context for everything the request does."""
 
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Wrap one request."""
-        incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id = ensure_request_id(scope)
+        scope["state"]["started"] = time.perf_counter()
         token = request_id_var.set(request_id)
         structlog.contextvars.bind_contextvars(request_id=request_id)
-        path: str = scope["path"]
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = MutableScopeHeaders.from_message(message)
-                headers["X-Request-ID"] = request_id
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["X-Frame-Options"] = "DENY"
-                is_schema_ui = path.startswith("/schema") and not path.endswith((".json", ".yaml"))
-                headers["Content-Security-Policy"] = SCHEMA_UI_CSP if is_schema_ui else API_CSP
-                if path.startswith(("/api/", "/health")):
-                    headers["Cache-Control"] = "no-store"
-            await send(message)
-
         try:
-            await next_app(scope, receive, send_with_headers)
+            await next_app(scope, receive, send)
         finally:
-            user = scope.get("user")
-            log.info(
-                "request",
-                method=scope.get("method"),
-                path=path,
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
-                member=getattr(user, "member_code", None),
-            )
             structlog.contextvars.unbind_contextvars("request_id")
             request_id_var.reset(token)
+
+
+async def stamp_response(message: Message, scope: Scope) -> None:
+    """``before_send`` hook: headers and one log line for every answer, errors raised in middleware included."""
+    if message["type"] != "http.response.start":
+        return
+    request_id = ensure_request_id(scope)
+    path: str = scope.get("path", "")
+    headers = MutableScopeHeaders.from_message(message)
+    headers["X-Request-ID"] = request_id
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+    is_schema_ui = path.startswith("/schema") and not path.endswith((".json", ".yaml", ".yml"))
+    headers["Content-Security-Policy"] = SCHEMA_UI_CSP if is_schema_ui else API_CSP
+    if path.startswith(("/api/", "/health")):
+        headers["Cache-Control"] = "no-store"
+    started = scope["state"].get("started")
+    user = scope.get("user")
+    log.info(
+        "request",
+        request_id=request_id,
+        method=scope.get("method"),
+        path=path,
+        status=message["status"],
+        duration_ms=round((time.perf_counter() - started) * 1000, 1) if started else None,
+        member=getattr(user, "member_code", None),
+    )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

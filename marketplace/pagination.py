@@ -18,9 +18,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Items per page (1–200).")]
-Cursor = Annotated[
-    str | None, QueryParameter(max_length=512, description="The `next_cursor` of the previous page.")
-]
+Cursor = Annotated[str | None, QueryParameter(max_length=512, description="The `next_cursor` of the previous page.")]
 
 
 class InvalidCursor(DomainError):

@@ -71,9 +71,7 @@ async def migrated_database() -> AsyncIterator[None]:
 
 
 async def _truncate_postgres(db: PostgresEngine) -> None:
-    rows = await db.run_ddl(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'"
-    )
+    rows = await db.run_ddl("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'")
     names = ", ".join(f'"{row["tablename"]}"' for row in rows or [])
     if names:
         await db.run_ddl(f"TRUNCATE {names} RESTART IDENTITY CASCADE")

@@ -56,7 +56,9 @@ class MemberController(Controller):
         status_code=HTTP_201_CREATED,
         responses=problems(*AUTHENTICATED, 409),
     )
-    async def admit(self, request: Request[Principal, Any, Any], data: JSONBody[schemas.MemberCreate]) -> Response[schemas.Member]:
+    async def admit(
+        self, request: Request[Principal, Any, Any], data: JSONBody[schemas.MemberCreate]
+    ) -> Response[schemas.Member]:
         """Admit a public body to the cooperative."""
         member = await services.admit_member(data, Actor.of(request.user))
         return _with_etag(member, HTTP_201_CREATED)
@@ -84,7 +86,12 @@ class MemberController(Controller):
         return _with_etag(member)
 
     async def _transition(
-        self, request: Request[Principal, Any, Any], code: str, transition: str, data: schemas.StatusChange | None, if_match: str | None
+        self,
+        request: Request[Principal, Any, Any],
+        code: str,
+        transition: str,
+        data: schemas.StatusChange | None,
+        if_match: str | None,
     ) -> Response[schemas.Member]:
         member = await services.change_member_status(
             code,
@@ -103,7 +110,11 @@ class MemberController(Controller):
         responses=problems(*AUTHENTICATED, 404, 409, 412),
     )
     async def suspend(
-        self, request: Request[Principal, Any, Any], code: CodePath, data: JSONBody[schemas.StatusChange | None] = None, if_match: IfMatch = None
+        self,
+        request: Request[Principal, Any, Any],
+        code: CodePath,
+        data: JSONBody[schemas.StatusChange | None] = None,
+        if_match: IfMatch = None,
     ) -> Response[schemas.Member]:
         """Suspend a member: its users' tokens stop working at once."""
         return await self._transition(request, code, "suspend", data, if_match)
@@ -116,7 +127,11 @@ class MemberController(Controller):
         responses=problems(*AUTHENTICATED, 404, 409, 412),
     )
     async def reinstate(
-        self, request: Request[Principal, Any, Any], code: CodePath, data: JSONBody[schemas.StatusChange | None] = None, if_match: IfMatch = None
+        self,
+        request: Request[Principal, Any, Any],
+        code: CodePath,
+        data: JSONBody[schemas.StatusChange | None] = None,
+        if_match: IfMatch = None,
     ) -> Response[schemas.Member]:
         """Reinstate a suspended member."""
         return await self._transition(request, code, "reinstate", data, if_match)
@@ -129,7 +144,11 @@ class MemberController(Controller):
         responses=problems(*AUTHENTICATED, 404, 409, 412),
     )
     async def leave(
-        self, request: Request[Principal, Any, Any], code: CodePath, data: JSONBody[schemas.StatusChange | None] = None, if_match: IfMatch = None
+        self,
+        request: Request[Principal, Any, Any],
+        code: CodePath,
+        data: JSONBody[schemas.StatusChange | None] = None,
+        if_match: IfMatch = None,
     ) -> Response[schemas.Member]:
         """End a membership; the member's history stays."""
         return await self._transition(request, code, "leave", data, if_match)
@@ -141,7 +160,11 @@ class MemberController(Controller):
         responses=problems(*AUTHENTICATED, 404),
     )
     async def list_users(
-        self, request: Request[Principal, Any, Any], code: CodePath, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+        self,
+        request: Request[Principal, Any, Any],
+        code: CodePath,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> schemas.UserPage:
         """The users of a member."""
         return await services.list_users(code, request.user, limit=limit, cursor=cursor)
@@ -173,14 +196,21 @@ class TokenController(Controller):
         responses=problems(*AUTHENTICATED, 404),
     )
     async def create_token(
-        self, request: Request[Principal, Any, Any], user_id: FromPath[UUID], data: JSONBody[schemas.TokenCreate]
+        self,
+        request: Request[Principal, Any, Any],
+        user_id: FromPath[UUID],
+        data: JSONBody[schemas.TokenCreate],
     ) -> schemas.TokenCreated:
         """Create a token for a user (yourself, or as the member's admin); the token is shown only here."""
         return await services.create_token(user_id, data, request.user)
 
     @get("/users/{user_id:uuid}/tokens", operation_id="listTokens", responses=problems(*AUTHENTICATED, 404))
     async def list_tokens(
-        self, request: Request[Principal, Any, Any], user_id: FromPath[UUID], limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+        self,
+        request: Request[Principal, Any, Any],
+        user_id: FromPath[UUID],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> schemas.TokenPage:
         """A user's tokens, without their secrets."""
         return await services.list_tokens(user_id, request.user, limit=limit, cursor=cursor)

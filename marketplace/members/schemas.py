@@ -18,14 +18,14 @@ MemberCode = Annotated[
         examples=["KDZ-MZ"],
     ),
 ]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
-Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"[^ \t\n\r]")]
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
 LeitwegId = Annotated[str, msgspec.Meta(max_length=46, examples=["04011000-1234512345-06"])]
 Iban = Annotated[str, msgspec.Meta(max_length=42, examples=["DE02120300000000202051"])]
 Bic = Annotated[str, msgspec.Meta(max_length=11, examples=["BYLADEM1001"])]
 AccountHolder = Annotated[str, msgspec.Meta(max_length=70)]
-TokenName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=r"\S")]
+TokenName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"[^ \t\n\r]")]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=r"[^ \t\n\r]")]
 
 
 Kind = Annotated[

@@ -44,7 +44,7 @@ from marketplace.members.identifiers import (
 from marketplace.members.tables import ApiToken, Member, User
 from marketplace.pagination import decode_cursor, encode_cursor
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 #: How often ``last_used_at`` is written at most: a token used every second costs one write a minute.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -74,9 +74,9 @@ async def authenticate(token: str) -> Principal:
             ApiToken.owner.email.as_alias("email"),
             ApiToken.owner.roles.as_alias("roles"),
             ApiToken.owner.active.as_alias("user_active"),
-            ApiToken.owner.member.id.as_alias("member_id"),
-            ApiToken.owner.member.code.as_alias("member_code"),
-            ApiToken.owner.member.status.as_alias("member_status"),
+            ApiToken.owner.member.id.as_alias("member_id"),  # type: ignore[union-attr]
+            ApiToken.owner.member.code.as_alias("member_code"),  # type: ignore[union-attr]
+            ApiToken.owner.member.status.as_alias("member_status"),  # type: ignore[union-attr]
         )
         .where(ApiToken.token_hash == hash_token(token))
         .first()
@@ -204,7 +204,10 @@ def _raise_if_invalid(values: dict[str, Any]) -> None:
 async def admit_member(data: schemas.MemberCreate, actor: Actor) -> schemas.Member:
     """Admit a public body; its code is permanent."""
     values = _normalise_profile(
-        {field: getattr(data, field) for field in ("name", "leitweg_id", "contact_email", "iban", "bic", "account_holder")}
+        {
+            field: getattr(data, field)
+            for field in ("name", "leitweg_id", "contact_email", "iban", "bic", "account_holder")
+        }
     )
     _raise_if_invalid(values)
     moment = now()
@@ -212,9 +215,7 @@ async def admit_member(data: schemas.MemberCreate, actor: Actor) -> schemas.Memb
     async with transaction():
         if await Member.exists().where(Member.code == data.code):
             raise Conflict(f"A member with the code {data.code} already exists.")
-        if data.kind == Member.Kind.cooperative and await Member.exists().where(
-            Member.kind == Member.Kind.cooperative
-        ):
+        if data.kind == Member.Kind.cooperative and await Member.exists().where(Member.kind == Member.Kind.cooperative):
             raise Conflict("The cooperative office is already a member; there is only one.")
         await Member.insert(
             Member(
@@ -248,7 +249,7 @@ def _audit_view(row: dict[str, Any]) -> dict[str, Any]:
 
 def parse_if_match(value: str | None) -> int | None:
     """The version an ``If-Match`` header names (``"3"``, ``W/"3"`` or ``3``), None for absent or ``*``."""
-    if value is None or value.strip() == "*":
+    if value is None or value.strip() in ("", "*"):
         return None
     text = value.strip().removeprefix("W/").strip('"')
     if not text.isdigit():
@@ -459,9 +460,11 @@ def _token_out(row: dict[str, Any]) -> schemas.Token:
 
 async def _managed_user(user_id: UUID, viewer: Principal) -> dict[str, Any]:
     """A user whose tokens ``viewer`` manages: itself, its member's admin, or the cooperative's admin."""
-    row = await User.select(*User.all_columns(), User.member.code.as_alias("member_code")).where(
-        User.id == user_id
-    ).first()
+    row = (
+        await User.select(*User.all_columns(), User.member.code.as_alias("member_code"))
+        .where(User.id == user_id)
+        .first()
+    )
     manages = row is not None and (
         row["id"] == viewer.user_id
         or viewer.has(Role.coop_admin)
@@ -567,7 +570,12 @@ async def revoke_token(token_id: UUID, viewer: Principal) -> None:
 
 
 async def ensure_user(
-    member_code: str, roles: frozenset[Role], actor: Actor, *, email: str | None = None, name: str | None = None
+    member_code: str,
+    roles: frozenset[Role],
+    actor: Actor,
+    *,
+    email: str | None = None,
+    name: str | None = None,
 ) -> dict[str, Any]:
     """A user of the member holding exactly ``roles``: the one with that e-mail, or any such user, or a new one."""
     async with transaction():

@@ -1,0 +1,52 @@
+"""Schemathesis over the whole OpenAPI document, in process, with and without a token.
+
+Every operation the app documents joins automatically; no answer may be a 5xx, and every answer must match
+the documented status codes and schemas (all checks but allow_header_conformance, litestar#4169).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import CHECKS
+
+from marketplace.app import create_app
+from tests import builders
+
+# Schemathesis drives the app from its own event loop: no connection pool and no Redis client may be bound to it.
+app = create_app(builders.settings(redis_url=None, rate_limit_per_minute=1_000_000, database_pool_size=0))
+schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
+
+EXCLUDED_CHECKS = {"allow_header_conformance"}
+
+
+def _checks() -> list:
+    return [check for check in CHECKS.get_all() if check.__name__ not in EXCLUDED_CHECKS]
+
+
+async def _coop_admin_token() -> str:
+    for code in ("KOPIT", "HZD", "EKOM21"):
+        await builders.member(code)
+    return await builders.token("KOPIT", "coop_admin", "auditor")
+
+
+@pytest.fixture
+def admin_token() -> str:
+    return asyncio.run(_coop_admin_token())
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_no_operation_answers_5xx_or_breaks_its_contract_with_a_token(
+    case: schemathesis.Case, admin_token: str
+) -> None:
+    case.call_and_validate(headers={"Authorization": f"Bearer {admin_token}"}, checks=_checks())
+
+
+@schema.parametrize()
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_no_operation_answers_5xx_or_breaks_its_contract_without_a_token(case: schemathesis.Case) -> None:
+    case.call_and_validate(checks=_checks())
