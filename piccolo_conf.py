@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "marketplace.members.piccolo_app",
         "marketplace.audit.piccolo_app",
+        "ledger.piccolo_app",
     ]
 )

@@ -1,0 +1,108 @@
+"""A double-entry clearing ledger kept in the database and exported as Beancount.
+
+The public API: open and close accounts, post and reverse entries, read balances and statements, close
+periods, verify the hash chain, export Beancount files. Errors are ``LedgerError`` subclasses carrying an
+``http_status``. This package never imports the application.
+"""
+
+from __future__ import annotations
+
+from ledger.accounts import (
+    CLEARING,
+    FEES,
+    STANDARD_ACCOUNTS,
+    UNALLOCATED,
+    close_account,
+    close_member_accounts,
+    get_account,
+    list_accounts,
+    member_accounts,
+    open_account,
+    open_member_accounts,
+    open_standard_accounts,
+    payable,
+    receivable,
+)
+from ledger.balances import account_balance, balances, member_balance, member_entries, statement
+from ledger.errors import (
+    AccountClosed,
+    AlreadyReversed,
+    EntryNotFound,
+    ExportError,
+    IdempotencyConflict,
+    InvalidAccount,
+    InvalidEntry,
+    LedgerError,
+    PeriodClosed,
+    UnbalancedEntry,
+    UnknownAccount,
+)
+from ledger.export import ExportResult, export
+from ledger.journal import get_entry, get_entry_by_key, post, reverse
+from ledger.models import (
+    Account,
+    Balance,
+    ClosedPeriod,
+    Entry,
+    Leg,
+    MemberBalance,
+    Posting,
+    Statement,
+    StatementLine,
+    VerifyReport,
+)
+from ledger.periods import close_period, closed_periods, get_closed_period
+from ledger.verify import verify
+
+__all__ = [
+    "CLEARING",
+    "FEES",
+    "STANDARD_ACCOUNTS",
+    "UNALLOCATED",
+    "Account",
+    "AccountClosed",
+    "AlreadyReversed",
+    "Balance",
+    "ClosedPeriod",
+    "Entry",
+    "EntryNotFound",
+    "ExportError",
+    "ExportResult",
+    "IdempotencyConflict",
+    "InvalidAccount",
+    "InvalidEntry",
+    "LedgerError",
+    "Leg",
+    "MemberBalance",
+    "PeriodClosed",
+    "Posting",
+    "Statement",
+    "StatementLine",
+    "UnbalancedEntry",
+    "UnknownAccount",
+    "VerifyReport",
+    "account_balance",
+    "balances",
+    "close_account",
+    "close_member_accounts",
+    "close_period",
+    "closed_periods",
+    "export",
+    "get_account",
+    "get_closed_period",
+    "get_entry",
+    "get_entry_by_key",
+    "list_accounts",
+    "member_accounts",
+    "member_balance",
+    "member_entries",
+    "open_account",
+    "open_member_accounts",
+    "open_standard_accounts",
+    "payable",
+    "post",
+    "receivable",
+    "reverse",
+    "statement",
+    "verify",
+]

@@ -1,0 +1,94 @@
+"""Beancount itself checks an entry before it is committed, and the files before they are replaced.
+
+The entry is loaded together with Open (and Close) directives of the accounts it touches, so Beancount checks
+the balance, the dates the accounts are open and their currency. It is then compared with what was meant: a
+value the printer would mangle (pitfalls.md) shows up as a difference, not as a corrupt file later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from beancount import loader
+from beancount.core import data
+
+from ledger.errors import ExportError, InvalidEntry
+from ledger.models import Account, Entry
+from ledger.render import close_text, entry_text, quote, timestamp
+
+
+def _messages(errors: Iterable[object]) -> str:
+    return "; ".join(str(getattr(error, "message", error)) for error in errors)
+
+
+def check_entry(entry: Entry, accounts: Iterable[Account]) -> str:
+    """Load ``entry`` with Beancount against ``accounts``; its canonical text, or ``InvalidEntry``."""
+    text = entry_text(entry)
+    header = "".join(
+        # An Open may be dated later than a back-dated entry; the journal moves it back before it commits.
+        f"{min(account.opened_on, entry.date).isoformat()} open {account.name} {account.currency}\n"
+        + close_text(account)
+        for account in accounts
+    )
+    directives, errors, _ = loader.load_string(header + "\n" + text)
+    if errors:
+        raise InvalidEntry(f"Beancount refuses the entry: {_messages(errors)}")
+    transactions = [d for d in directives if isinstance(d, data.Transaction)]
+    if len(transactions) != 1:
+        raise InvalidEntry("Beancount did not read exactly one transaction from the entry")
+    _compare(entry, transactions[0])
+    return text
+
+
+def _compare(entry: Entry, parsed: data.Transaction) -> None:
+    expected_meta = {
+        **entry.metadata,
+        "entry-id": str(entry.id),
+        "idempotency-key": entry.idempotency_key,
+        "actor": entry.actor,
+        "created": timestamp(entry.created_at),
+    }
+    if entry.reverses is not None:
+        expected_meta["reverses"] = str(entry.reverses)
+    parsed_meta = {key: value for key, value in parsed.meta.items() if not key.startswith("__")}
+    parsed_meta.pop("filename", None)
+    parsed_meta.pop("lineno", None)
+    differences = []
+    if parsed.date != entry.date:
+        differences.append("date")
+    if (parsed.payee or None) != entry.payee:
+        differences.append("payee")
+    if parsed.narration != entry.narration:
+        differences.append("narration")
+    if parsed.tags != frozenset(entry.tags):
+        differences.append("tags")
+    if parsed.links != frozenset(entry.links):
+        differences.append("links")
+    if parsed_meta != expected_meta:
+        differences.append("metadata")
+    legs = [
+        (
+            posting.account,
+            posting.units.number if posting.units else None,
+            posting.units.currency if posting.units else None,
+        )
+        for posting in parsed.postings
+    ]
+    if legs != [(p.account, p.amount, p.currency) for p in entry.postings]:
+        differences.append("postings")
+    if differences:
+        raise InvalidEntry(
+            f"Beancount reads the entry differently ({', '.join(differences)}): {quote(entry.narration)}"
+        )
+
+
+def check_file(main: Path) -> int:
+    """Load an exported ``main.beancount`` with Beancount's loader; return the number of directives.
+
+    Raises ``ExportError`` naming the first errors if Beancount reports any.
+    """
+    directives, errors, _ = loader.load_file(str(main))
+    if errors:
+        raise ExportError(f"Beancount refuses the export: {_messages(errors[:5])}")
+    return len(directives)
