@@ -16,5 +16,6 @@ APP_REGISTRY = AppRegistry(
         "marketplace.members.piccolo_app",
         "marketplace.audit.piccolo_app",
         "ledger.piccolo_app",
+        "marketplace.idempotency.piccolo_app",
     ]
 )

@@ -11,6 +11,8 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from marketplace.auth import Actor, Principal, Role, requires
 from marketplace.errors import AUTHENTICATED, problems
+from marketplace.idempotency.params import IdempotencyKeyHeader
+from marketplace.idempotency.services import fingerprint, run_once
 from marketplace.members import schemas, services
 from marketplace.pagination import DEFAULT_LIMIT, Cursor, Limit
 
@@ -21,8 +23,12 @@ IfMatch = Annotated[
 CodePath = Annotated[str, PathParameter(max_length=32, description="Member code, e.g. KDZ-MZ.")]
 
 
-def _with_etag(member: schemas.Member, status_code: int = 200) -> Response[schemas.Member]:
-    return Response(member, status_code=status_code, headers={"ETag": f'"{member.version}"'})
+def _etag(member: schemas.Member) -> dict[str, str]:
+    return {"ETag": f'"{member.version}"'}
+
+
+def _with_etag(member: schemas.Member) -> Response[schemas.Member]:
+    return Response(member, headers=_etag(member))
 
 
 class MeController(Controller):
@@ -57,11 +63,20 @@ class MemberController(Controller):
         responses=problems(*AUTHENTICATED, 409),
     )
     async def admit(
-        self, request: Request[Principal, Any, Any], data: JSONBody[schemas.MemberCreate]
+        self,
+        request: Request[Principal, Any, Any],
+        data: JSONBody[schemas.MemberCreate],
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[schemas.Member]:
         """Admit a public body to the cooperative."""
-        member = await services.admit_member(data, Actor.of(request.user))
-        return _with_etag(member, HTTP_201_CREATED)
+        return await run_once(
+            request.user,
+            idempotency_key,
+            fingerprint("POST", request.url.path, data),
+            lambda: services.admit_member(data, Actor.of(request.user)),
+            status_code=HTTP_201_CREATED,
+            headers=_etag,
+        )
 
     @get("/{code:str}", operation_id="getMember", responses=problems(*AUTHENTICATED, 404))
     async def get_member(self, request: Request[Principal, Any, Any], code: CodePath) -> Response[schemas.Member]:
@@ -177,10 +192,20 @@ class MemberController(Controller):
         responses=problems(*AUTHENTICATED, 404, 409),
     )
     async def add_user(
-        self, request: Request[Principal, Any, Any], code: CodePath, data: JSONBody[schemas.UserCreate]
-    ) -> schemas.User:
+        self,
+        request: Request[Principal, Any, Any],
+        code: CodePath,
+        data: JSONBody[schemas.UserCreate],
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[schemas.User]:
         """Create a user of a member with roles."""
-        return await services.add_user(code, data, request.user)
+        return await run_once(
+            request.user,
+            idempotency_key,
+            fingerprint("POST", request.url.path, data),
+            lambda: services.add_user(code, data, request.user),
+            status_code=HTTP_201_CREATED,
+        )
 
 
 class TokenController(Controller):
