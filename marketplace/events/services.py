@@ -1,0 +1,153 @@
+"""Writing events into the outbox, handing them to the channels, and reading a member's history.
+
+``emit`` is called inside the transaction of the change it announces, so an event exists exactly when the change
+does. The dispatcher publishes unpublished rows and only then marks them; a process that dies in between
+publishes them again after a restart (at least once), and consumers de-duplicate by the event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import structlog
+from litestar.channels import ChannelsPlugin
+
+from marketplace.clock import now
+from marketplace.db import is_postgres, transaction
+from marketplace.events.tables import OutboxEvent
+
+log = structlog.get_logger(__name__)
+BATCH = 200
+
+
+class Event(msgspec.Struct, kw_only=True):
+    """What a member's client receives."""
+
+    id: UUID
+    type: str
+    subject_id: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+def channel_for(member_id: UUID) -> str:
+    """The channel that carries one member's events."""
+    return f"member:{member_id}"
+
+
+async def emit(event_type: str, subject_id: UUID | str, recipients: Iterable[UUID], data: dict[str, Any]) -> None:
+    """Write one event per recipient member into the outbox (inside the caller's transaction)."""
+    moment = now()
+    payload = json.dumps(data, default=str, sort_keys=True)
+    rows = [
+        OutboxEvent(
+            id=uuid.uuid4(),
+            member=member_id,
+            type=event_type,
+            subject_id=str(subject_id),
+            payload=payload,
+            created_at=moment,
+        )
+        for member_id in dict.fromkeys(recipients)
+    ]
+    if rows:
+        await OutboxEvent.insert(*rows)
+
+
+def _event(row: dict[str, Any]) -> Event:
+    payload = row["payload"]
+    return Event(
+        id=row["id"],
+        type=row["type"],
+        subject_id=row["subject_id"],
+        occurred_at=row["created_at"],
+        data=json.loads(payload) if isinstance(payload, str) else payload,
+    )
+
+
+async def publish_pending(channels: ChannelsPlugin, limit: int = BATCH) -> int:
+    """Publish up to ``limit`` unpublished events in order and mark them; the number published."""
+    # A cheap look first: on SQLite the transaction below takes the write lock.
+    if not await OutboxEvent.exists().where(OutboxEvent.published_at.is_null()):
+        return 0
+    async with transaction():
+        query = (
+            OutboxEvent.select()
+            .where(OutboxEvent.published_at.is_null())
+            .order_by(OutboxEvent.created_at, OutboxEvent.id)
+            .limit(limit)
+        )
+        if is_postgres():
+            # Several dispatchers (one per process) share the work instead of sending every row twice.
+            query = query.lock_rows("UPDATE", skip_locked=True)
+        rows = await query
+        for row in rows:
+            event = _event(row)
+            await channels.wait_published(msgspec.json.encode(event), channel_for(row["member"]))
+        if rows:
+            await OutboxEvent.update({OutboxEvent.published_at: now()}).where(
+                OutboxEvent.id.is_in([row["id"] for row in rows])
+            )
+    return len(rows)
+
+
+async def history(
+    member_id: UUID, after: UUID | None, *, since: datetime | None = None, limit: int = BATCH
+) -> list[Event]:
+    """A member's events after the one with id ``after`` (for ``Last-Event-ID``) or since a time, oldest first."""
+    query = OutboxEvent.select().where(OutboxEvent.member == member_id)
+    if after is None and since is not None:
+        query = query.where(OutboxEvent.created_at >= since)
+    if after is not None:
+        anchor = (
+            await OutboxEvent.select(OutboxEvent.created_at)
+            .where((OutboxEvent.id == after) & (OutboxEvent.member == member_id))
+            .first()
+        )
+        if anchor is None:
+            return []
+        query = query.where(
+            (OutboxEvent.created_at > anchor["created_at"])
+            | ((OutboxEvent.created_at == anchor["created_at"]) & (OutboxEvent.id > after))
+        )
+    rows = await query.order_by(OutboxEvent.created_at, OutboxEvent.id).limit(limit)
+    return [_event(row) for row in rows]
+
+
+class Dispatcher:
+    """Publishes the outbox in the background of one process, every ``interval`` seconds."""
+
+    def __init__(self, channels: ChannelsPlugin, interval: float = 0.5) -> None:
+        self.channels = channels
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                while await publish_pending(self.channels) == BATCH:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the next round retries; nothing unpublished is lost
+                log.warning("outbox_dispatch_failed", error=type(exc).__name__)
+            await asyncio.sleep(self.interval)
+
+    def start(self) -> None:
+        """Start the background loop."""
+        self._task = asyncio.create_task(self._loop(), name="outbox-dispatcher")
+
+    async def stop(self) -> None:
+        """Stop the loop; unpublished rows wait for the next process."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,124 @@
+"""Events: written with the change, published at least once, streamed to the caller's member only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from marketplace.app import create_app
+from marketplace.db import transaction
+from marketplace.events.services import emit
+from marketplace.events.tables import OutboxEvent
+from marketplace.members.tables import Member
+from tests.builders import member, settings, token
+from tests.live_server import live_server
+
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
+
+
+async def _member_id(code: str) -> Any:
+    row = await Member.select(Member.id).where(Member.code == code).first()
+    assert row is not None
+    return row["id"]
+
+
+async def _sse_events(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    fields: dict[str, str] = {}
+    async for line in response.aiter_lines():
+        if line == "":
+            if "data" in fields:
+                yield {"id": fields.get("id"), "event": fields.get("event"), "data": json.loads(fields["data"])}
+            fields = {}
+        elif not line.startswith(":"):
+            key, _, value = line.partition(":")
+            fields[key] = value.removeprefix(" ")
+
+
+async def _first_event(base_url: str, value: str, *, last_event_id: str | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {value}"}
+    if last_event_id:
+        headers["Last-Event-ID"] = last_event_id
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        async with client.stream("GET", "/api/v1/events", headers=headers) as response:
+            assert response.status_code == 200
+            async for event in _sse_events(response):
+                return event
+    raise AssertionError("the stream ended without an event")
+
+
+async def _wait_until_published(timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if not await OutboxEvent.exists().where(OutboxEvent.published_at.is_null()):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("events were not published")
+
+
+async def test_an_event_of_a_rolled_back_change_is_never_written() -> None:
+    hzd = await _member_id(await member("HZD"))
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort):
+        async with transaction():
+            await emit("request.submitted", "x", [hzd], {"reference": "x"})
+            raise Abort
+    assert await OutboxEvent.count() == 0
+
+
+async def test_events_left_unpublished_by_a_dead_process_are_published_by_the_next() -> None:
+    hzd = await _member_id(await member("HZD"))
+    async with transaction():
+        await emit("request.submitted", "r-1", [hzd], {"reference": "r-1"})
+    # No dispatcher ran: as if the process died right after the commit.
+    assert await OutboxEvent.count().where(OutboxEvent.published_at.is_null()) == 1
+    app = create_app(settings())
+    async with app.lifespan():
+        await _wait_until_published()
+    assert await OutboxEvent.count().where(OutboxEvent.published_at.is_null()) == 0
+
+
+async def test_a_member_receives_its_own_events_only() -> None:
+    value = await token("HZD", "buyer")
+    hzd, ekom = await _member_id("HZD"), await _member_id(await member("EKOM21"))
+    async with live_server(create_app(settings())) as base_url:
+        reader = asyncio.create_task(_first_event(base_url, value))
+        await asyncio.sleep(0.3)  # let the client subscribe
+        async with transaction():
+            await emit("request.accepted", "for-ekom", [ekom], {"reference": "for-ekom"})
+            await emit("request.accepted", "for-hzd", [hzd], {"reference": "for-hzd"})
+        event = await asyncio.wait_for(reader, 10)
+    assert event["event"] == "request.accepted"
+    assert event["data"]["subject_id"] == "for-hzd"
+
+
+async def test_a_client_resumes_after_its_last_event_id() -> None:
+    value = await token("HZD", "buyer")
+    hzd = await _member_id("HZD")
+    async with transaction():
+        await emit("request.submitted", "first", [hzd], {})
+    first = await OutboxEvent.select(OutboxEvent.id).first()
+    assert first is not None
+    async with transaction():
+        await emit("request.withdrawn", "second", [hzd], {})
+    async with live_server(create_app(settings())) as base_url:
+        event = await asyncio.wait_for(_first_event(base_url, value, last_event_id=str(first["id"])), 10)
+    assert event["data"]["subject_id"] == "second"
+
+
+async def test_events_still_arrive_when_redis_is_down() -> None:
+    value = await token("HZD", "buyer")
+    hzd = await _member_id("HZD")
+    async with live_server(create_app(settings(redis_url=UNREACHABLE_REDIS))) as base_url:
+        reader = asyncio.create_task(_first_event(base_url, value))
+        await asyncio.sleep(0.3)
+        async with transaction():
+            await emit("agreement.terminated", "t-1", [hzd], {})
+        event = await asyncio.wait_for(reader, 10)
+    assert event["data"]["subject_id"] == "t-1"
