@@ -1,0 +1,1 @@
+"""The service catalogue: categories, offers with immutable versions of their terms, German full-text search."""
