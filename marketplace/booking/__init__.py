@@ -1,0 +1,1 @@
+"""Requests, agreements and metered usage: booking that holds under concurrency and retries."""

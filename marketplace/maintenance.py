@@ -1,0 +1,22 @@
+"""Periodic upkeep of one process: expiring requests and agreements, forgetting old idempotency keys.
+
+Every step is idempotent and guarded by the database, so any number of processes may run it at once.
+"""
+
+from __future__ import annotations
+
+from marketplace.background import PeriodicJob
+from marketplace.booking.services import expire_due_requests, expire_ended_agreements
+from marketplace.idempotency.services import purge_expired
+
+
+async def run_once() -> None:
+    """One round of upkeep."""
+    await expire_due_requests()
+    await expire_ended_agreements()
+    await purge_expired()
+
+
+def maintenance(interval: float = 60.0) -> PeriodicJob:
+    """The background job that runs ``run_once`` every ``interval`` seconds."""
+    return PeriodicJob("maintenance", run_once, interval)
