@@ -15,7 +15,10 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "marketplace.members.piccolo_app",
         "marketplace.audit.piccolo_app",
+        "marketplace.catalogue.piccolo_app",
         "ledger.piccolo_app",
         "marketplace.idempotency.piccolo_app",
+        "marketplace.events.piccolo_app",
+        "marketplace.booking.piccolo_app",
     ]
 )

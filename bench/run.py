@@ -1,5 +1,7 @@
 """``make bench``: the exchange's reads against a minimal Litestar endpoint, served the same way, in one run.
 
+Then the ledger export benchmark (``bench/ledger_export.py``) runs in the same ``make bench``.
+
 Each server runs in its own uvicorn process on a free local port (SQLite under a temporary folder, no Redis:
 the embedded mode of ``make run``). A load of N concurrent clients runs for a fixed number of requests per
 endpoint; the output is throughput, p50 and p99 for each, and the ratio to the baseline measured in the same
@@ -9,6 +11,7 @@ run, since these machines are noisy.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
 import statistics
@@ -16,9 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+from bench import ledger_export
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
@@ -50,23 +56,29 @@ async def _wait_until_up(url: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-async def _load(url: str, headers: dict[str, str]) -> tuple[float, float, float]:
+async def _load(url: str | Callable[[int], str], headers: dict[str, str]) -> tuple[float, float, float]:
+    """Throughput, p50 and p99 of ``REQUESTS`` GETs of ``url`` (or of ``url(n)`` for the n-th request)."""
     latencies: list[float] = []
     remaining = REQUESTS
+    counter = itertools.count()
+
+    def next_url() -> str:
+        return url if isinstance(url, str) else url(next(counter))
 
     async def worker(client: httpx.AsyncClient) -> None:
         nonlocal remaining
         while remaining > 0:
             remaining -= 1
+            target = next_url()
             started = time.perf_counter()
-            response = await client.get(url, headers=headers)
+            response = await client.get(target, headers=headers)
             latencies.append(time.perf_counter() - started)
             if response.status_code != 200:
-                raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:200]}")
+                raise RuntimeError(f"{target} answered {response.status_code}: {response.text[:200]}")
 
     limits = httpx.Limits(max_connections=CONCURRENCY)
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        await client.get(url, headers=headers)  # warm up
+        await client.get(next_url(), headers=headers)  # warm up
         started = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
         elapsed = time.perf_counter() - started
@@ -128,6 +140,10 @@ async def main() -> None:
     print(f"{'endpoint':<40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'× baseline':>11}")
     for name, (throughput, p50, p99) in results:
         print(f"{name:<40} {throughput:>9.0f} {p50:>8.1f} {p99:>8.1f} {throughput / baseline:>11.2f}")
+    from bench.catalogue import run_catalogue
+
+    await run_catalogue()
+    ledger_export.main()
 
 
 if __name__ == "__main__":

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from litestar import Litestar, Request
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
@@ -16,12 +20,20 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from piccolo.engine.postgres import PostgresEngine
 
+from marketplace.accounting.controllers import LedgerController
 from marketplace.audit.controllers import AuditController
 from marketplace.auth import TokenAuthenticationMiddleware, bearer_token, hash_token
+from marketplace.booking.controllers import AgreementController, RequestController
+from marketplace.booking.services import BookingSettings
+from marketplace.catalogue.controllers import CategoryController, OfferController
 from marketplace.config import Settings, load_settings
 from marketplace.db import engine, prepare_database
 from marketplace.errors import EXCEPTION_HANDLERS
+from marketplace.events.controllers import EventController
+from marketplace.events.services import dispatcher
 from marketplace.health import health
+from marketplace.input_guard import reject_nul_characters
+from marketplace.maintenance import maintenance
 from marketplace.members.controllers import MeController, MemberController, TokenController
 from marketplace.observability import RequestContextMiddleware, configure_logging, stamp_response
 from marketplace.openapi import declare_closed_inputs, declare_optional_bodies
@@ -42,7 +54,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (default: read from the environment)."""
     settings = settings or load_settings()
     configure_logging(settings.log_format, settings.log_level)
+    BookingSettings.request_expiry = timedelta(days=settings.request_expiry_days)
     stores = Stores(settings.redis_url, settings.redis_timeout_seconds, settings.redis_breaker_seconds)
+    channels = ChannelsPlugin(
+        backend=RedisChannelsPubSubBackend(redis=stores.redis) if stores.redis else MemoryChannelsBackend(),
+        arbitrary_channels_allowed=True,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -52,9 +69,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         pooled = isinstance(db, PostgresEngine) and settings.database_pool_size > 0
         if pooled:
             await db.start_connection_pool(min_size=1, max_size=settings.database_pool_size)  # type: ignore[call-arg]
+        jobs = [dispatcher(channels), maintenance(settings.maintenance_interval_seconds)]
+        for job in jobs:
+            job.start()
         try:
             yield
         finally:
+            for job in jobs:
+                await job.stop()
             if pooled:
                 await db.close_connection_pool()
             await stores.close()
@@ -83,7 +105,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         use_handler_docstrings=True,
     )
     config = AppConfig(
-        route_handlers=[health, MeController, MemberController, TokenController, AuditController],
+        route_handlers=[
+            health,
+            MeController,
+            MemberController,
+            TokenController,
+            AuditController,
+            CategoryController,
+            OfferController,
+            LedgerController,
+            EventController,
+            RequestController,
+            AgreementController,
+        ],
+        plugins=[channels],
         middleware=[
             RequestContextMiddleware(),
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATHS),
@@ -91,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[stamp_response],
+        before_request=reject_nul_characters,
         stores={"rate_limit": stores.rate_limit, "cache": stores.cache},
         state=State({"settings": settings, "stores": stores}),
         lifespan=[lifespan],

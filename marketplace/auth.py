@@ -101,12 +101,13 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         """Authenticate one request or answer 401."""
-        from marketplace.members.services import authenticate  # the middleware is built before the services
+        from marketplace.members.auth_cache import AuthCache  # the middleware is built before the services
+        from marketplace.members.services import authenticate
 
         token = bearer_token(connection.headers.get("authorization"))
         if token is None:
             raise NotAuthorizedException("A bearer token is required: send 'Authorization: Bearer <token>'.")
-        principal = await authenticate(token)
+        principal = await authenticate(token, AuthCache(connection.app.state.stores.cache))
         return AuthenticationResult(user=principal, auth=principal.token_id)
 
 

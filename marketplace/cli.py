@@ -102,12 +102,15 @@ def serve(host: str, port: int, workers: int) -> None:
 async def demo(tokens: bool) -> None:
     """Load the demonstration members and users (idempotent) and print a token per role."""
     from marketplace import demo as demo_data
+    from marketplace.members.auth_cache import forget_shared
 
     admitted = await demo_data.load_members()
     click.echo(f"demonstration data ready ({admitted} members admitted now)")
+    click.echo(f"demonstration catalogue ready ({await demo_data.load_catalogue()} offers published now)")
     if not tokens:
         return
     issued = await demo_data.issue_demo_tokens()
+    await forget_shared()  # servers sharing Redis must stop accepting the revoked demonstration tokens
     click.echo("\nDemonstration tokens (new on every run; the previous ones are revoked):")
     for item in issued:
         click.echo(f"  {item.role:<16} {item.member:<7} {item.token}")
@@ -194,6 +197,93 @@ async def token_create(member_code: str, roles: str, name: str) -> None:
     created = await services.issue_token(member_code, _roles(roles), _actor(), name=name)
     click.echo(f"token {created.name!r} for user {created.user_id} of {member_code}; it is shown only now:")
     click.echo(created.token)
+
+
+# --- the clearing ledger --------------------------------------------------------------------------------
+
+_PERIOD_PATTERN = r"^[12]\d{3}-(0[1-9]|1[0-2])$"
+
+
+def _ledger_dir(value: str | None) -> str:
+    from marketplace.config import load_settings
+
+    return value or load_settings().ledger_dir
+
+
+@main.group("ledger")
+def ledger_group() -> None:
+    """The clearing ledger: export, check, verify, close periods."""
+
+
+@ledger_group.command("export")
+@click.option("--member", "member_code", default=None, help="Export only this member's part (e.g. HZD).")
+@click.option("--dir", "directory", default=None, help="Target folder [default: the LEDGER_DIR setting, var/ledger]")
+@async_command
+async def ledger_export(member_code: str | None, directory: str | None) -> None:
+    """Write main.beancount and one file per period, after Beancount's loader accepted them."""
+    import ledger
+    from marketplace.accounting import services
+
+    target = _ledger_dir(directory)
+    try:
+        result = await services.export_files(target, member=member_code)
+    except ledger.LedgerError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"wrote {result.entries} entries in {len(result.files)} files to {result.directory}")
+    for name in result.files:
+        click.echo(f"  {name}")
+
+
+@ledger_group.command("check")
+@click.option("--dir", "directory", default=None, help="Folder of main.beancount [default: LEDGER_DIR, var/ledger]")
+def ledger_check(directory: str | None) -> None:
+    """Load the exported main.beancount with Beancount's loader; exit 1 with its errors if it has any."""
+    from pathlib import Path
+
+    from beancount import loader
+    from beancount.parser import printer
+
+    main_file = Path(_ledger_dir(directory)) / "main.beancount"
+    if not main_file.is_file():
+        raise click.ClickException(f"{main_file} does not exist: run 'marketplace ledger export' first")
+    entries, errors, _ = loader.load_file(str(main_file))
+    if errors:
+        for error in errors:
+            click.echo(printer.format_error(error).rstrip(), err=True)
+        raise click.ClickException(f"Beancount reports {len(errors)} error(s) in {main_file}")
+    click.echo(f"ok: {main_file} loads without errors ({len(entries)} directives)")
+
+
+@ledger_group.command("verify")
+@async_command
+async def ledger_verify() -> None:
+    """Recompute the hash chain and the closed periods' file hashes; exit 1 on the first break."""
+    from marketplace.accounting import services
+
+    result = await services.verify()
+    if not result.ok:
+        click.echo(f"BROKEN: {result.first_break}", err=True)
+        raise SystemExit(1)
+    click.echo(f"ok: {result.entries_checked} entries and {result.periods_checked} closed periods verified")
+
+
+@ledger_group.command("close")
+@click.option("--period", required=True, help="The month to close, YYYY-MM (it must have ended).")
+@async_command
+async def ledger_close(period: str) -> None:
+    """Close a month: assert its balances and freeze its file; nothing is booked into it afterwards."""
+    import re
+
+    import ledger
+    from marketplace.accounting import services
+
+    if not re.fullmatch(_PERIOD_PATTERN, period):
+        raise click.BadParameter(f"{period!r} is not a month; give YYYY-MM, e.g. 2026-11", param_hint="--period")
+    try:
+        closed = await services.close_period(period, _actor())
+    except ledger.LedgerError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"period {closed.period} is closed: {closed.entry_count} entries, sha256 {closed.file_sha256}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_per_minute: int = 600
     max_body_bytes: int = 1_048_576
     database_pool_size: int = 10
+    request_expiry_days: int = 14
+    maintenance_interval_seconds: float = 60.0
     redis_timeout_seconds: float = 0.2
     redis_breaker_seconds: float = 5.0
     debug: bool = False
@@ -77,6 +79,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         rate_limit_per_minute=int(env.get("RATE_LIMIT_PER_MINUTE", "600")),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", "1048576")),
         database_pool_size=int(env.get("DATABASE_POOL_SIZE", "10")),
+        request_expiry_days=int(env.get("REQUEST_EXPIRY_DAYS", "14")),
+        maintenance_interval_seconds=float(env.get("MAINTENANCE_INTERVAL_SECONDS", "60")),
         redis_timeout_seconds=float(env.get("REDIS_TIMEOUT_SECONDS", "0.2")),
         redis_breaker_seconds=float(env.get("REDIS_BREAKER_SECONDS", "5")),
         debug=env.get("MARKETPLACE_DEBUG", "") == "1",

@@ -18,6 +18,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.types import ExceptionHandlersMap
 
+import ledger
 from marketplace.db import is_integrity_error
 from marketplace.observability import ensure_request_id
 
@@ -149,6 +150,35 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> R
     )
 
 
+def _ledger_slug(exc: ledger.LedgerError) -> str:
+    name = type(exc).__name__
+    return "".join("-" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
+def ledger_error_handler(request: Request[Any, Any, Any], exc: ledger.LedgerError) -> Response[Any]:
+    """Answer an error of the ledger library with the status it carries (``http_status``).
+
+    A refused booking into a closed period names the state ``closed``; a 5xx (an export Beancount refused)
+    is logged and answered without its internals.
+    """
+    status = int(exc.http_status)
+    if status >= 500:
+        log.error("ledger_error", path=request.url.path, error=type(exc).__name__, message=exc.message)
+        detail = "The ledger could not produce a valid answer. Quote the request id when you report it."
+    else:
+        detail = exc.message
+    return _problem_response(
+        request,
+        Problem(
+            type=PROBLEM_TYPE_BASE + _ledger_slug(exc),
+            title=_title(status),
+            status=status,
+            detail=detail,
+            state="closed" if isinstance(exc, ledger.PeriodClosed) else None,
+        ),
+    )
+
+
 def _validation_errors(exc: ValidationException) -> list[FieldError]:
     extra = exc.extra if isinstance(exc.extra, list) else []
     errors: list[FieldError] = []
@@ -230,6 +260,7 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: domain_error_handler,
+    ledger.LedgerError: ledger_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
     Exception: unexpected_error_handler,

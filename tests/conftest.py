@@ -35,6 +35,8 @@ from marketplace.db import engine  # noqa: E402
 
 ON_POSTGRES = bool(TEST_DATABASE_URL)
 _counter = itertools.count()
+#: Tables that the migrations fill (PostgreSQL only; SQLite copies the whole migrated file).
+_SEEDED: list[str] = []
 
 
 def pytest_report_header() -> list[str]:
@@ -52,14 +54,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason="needs Redis (TEST_REDIS_URL)"))
 
 
+async def _app_tables(db: PostgresEngine) -> list[str]:
+    rows = await db.run_ddl(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration' ORDER BY tablename"
+    )
+    return [row["tablename"] for row in rows or []]
+
+
 async def _migrate() -> None:
     db = engine()
     if isinstance(db, PostgresEngine):
+        await db.run_ddl("DROP SCHEMA IF EXISTS seed CASCADE")
         await db.run_ddl("DROP SCHEMA public CASCADE")
         await db.run_ddl("CREATE SCHEMA public")
     result = await run_forwards(app_name="all")
     if not result.success:
         raise RuntimeError(f"migrations failed: {result.message}")
+    if isinstance(db, PostgresEngine):
+        # Rows that migrations seed (categories, …) are kept aside and restored after every truncation,
+        # so that a test starts from what a freshly migrated database holds, as on SQLite.
+        await db.run_ddl("CREATE SCHEMA seed")
+        for table in await _app_tables(db):
+            rows = await db.run_ddl(f'SELECT count(*) AS n FROM public."{table}"')
+            if rows[0]["n"]:
+                await db.run_ddl(f'CREATE TABLE seed."{table}" AS SELECT * FROM public."{table}"')
+                _SEEDED.append(table)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -71,10 +90,11 @@ async def migrated_database() -> AsyncIterator[None]:
 
 
 async def _truncate_postgres(db: PostgresEngine) -> None:
-    rows = await db.run_ddl("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migration'")
-    names = ", ".join(f'"{row["tablename"]}"' for row in rows or [])
-    if names:
-        await db.run_ddl(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    tables = await _app_tables(db)
+    if tables:
+        await db.run_ddl("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+    for table in _SEEDED:
+        await db.run_ddl(f'INSERT INTO public."{table}" SELECT * FROM seed."{table}"')
 
 
 @pytest.fixture(autouse=True)

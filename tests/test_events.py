@@ -43,16 +43,18 @@ async def _first_event(base_url: str, value: str, *, last_event_id: str | None =
     headers = {"Authorization": f"Bearer {value}"}
     if last_event_id:
         headers["Last-Event-ID"] = last_event_id
-    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-        async with client.stream("GET", "/api/v1/events", headers=headers) as response:
-            assert response.status_code == 200
-            async for event in _sse_events(response):
-                return event
+    async with (
+        httpx.AsyncClient(base_url=base_url, timeout=10) as client,
+        client.stream("GET", "/api/v1/events", headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        async for event in _sse_events(response):
+            return event
     raise AssertionError("the stream ended without an event")
 
 
-async def _wait_until_published(timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.05)):
+async def _wait_until_published(attempts: int = 200) -> None:
+    for _ in range(attempts):
         if not await OutboxEvent.exists().where(OutboxEvent.published_at.is_null()):
             return
         await asyncio.sleep(0.05)
@@ -65,10 +67,13 @@ async def test_an_event_of_a_rolled_back_change_is_never_written() -> None:
     class Abort(Exception):
         pass
 
-    with pytest.raises(Abort):
+    async def change_that_fails() -> None:
         async with transaction():
             await emit("request.submitted", "x", [hzd], {"reference": "x"})
             raise Abort
+
+    with pytest.raises(Abort):
+        await change_that_fails()
     assert await OutboxEvent.count() == 0
 
 

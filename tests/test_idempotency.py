@@ -33,9 +33,7 @@ async def test_the_same_key_with_another_body_answers_422() -> None:
     admin = await token("KOPIT", "coop_admin")
     async with running_app() as client:
         await client.post("/api/v1/members", headers=_with_key(admin, "k-2"), json=BODY)
-        other = await client.post(
-            "/api/v1/members", headers=_with_key(admin, "k-2"), json={**BODY, "code": "LHW2"}
-        )
+        other = await client.post("/api/v1/members", headers=_with_key(admin, "k-2"), json={**BODY, "code": "LHW2"})
     assert other.status_code == 422
     assert "different request" in other.json()["detail"]
 
@@ -91,5 +89,3 @@ async def test_an_overlong_key_is_refused() -> None:
         response = await client.post("/api/v1/members", headers=_with_key(admin, "x" * 300), json=BODY)
     assert response.status_code in (400, 422)
     assert await Member.count().where(Member.code == "LHW") == 0
-
-

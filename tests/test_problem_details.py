@@ -128,3 +128,21 @@ async def test_an_unexpected_error_answers_500_without_internals() -> None:
     assert "hunter2" not in response.text
     assert "Traceback" not in response.text
     assert body["request_id"] == response.headers["x-request-id"]
+
+
+async def test_a_nul_character_in_a_body_answers_422_on_every_engine() -> None:
+    admin = await token("KOPIT", "coop_admin")
+    async with running_app() as client:
+        response = await client.post(
+            "/api/v1/members",
+            headers={**bearer(admin), "content-type": "application/json"},
+            content=b'{"code": "NUL", "name": "a\\u0000b", "kind": "municipality", "state": "DE-HE"}',
+        )
+    assert_problem(response, 422)
+
+
+async def test_a_nul_character_in_a_query_answers_400() -> None:
+    value = await token("HZD", "buyer")
+    async with running_app() as client:
+        response = await client.get("/api/v1/audit-events?action=a%00b", headers=bearer(value))
+    assert_problem(response, 400)

@@ -6,15 +6,41 @@ table grows with every endpoint.
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from marketplace.auth import COOP_ROLES, Role
-from tests.builders import bearer, member, running_app, token, user_id_of
+from tests.builders import SYSTEM, bearer, member, running_app, token, user_id_of
 
 ALL = frozenset(Role)
 ADMINS = frozenset({Role.coop_admin, Role.member_admin})
 
-# (method, path, body, roles that may call it); {own} is the caller's member, {me} the caller's user id.
+OFFER_BODY = {
+    "title": "Housing",
+    "description": "Stellfläche im Rechenzentrum.",
+    "category": "hosting",
+    "unit": "Höheneinheit-Monat",
+    "unit_price": "18.00",
+    "pricing": "recurring",
+    "tax_treatment": "exempt_public_cooperation",
+}
+
+
+async def _own_offer(own: str) -> str:
+    """A draft offer of the caller's member, made without the API."""
+    from marketplace.catalogue import services as catalogue
+    from marketplace.catalogue.schemas import OfferCreate
+    from marketplace.members.tables import Member
+
+    await catalogue.ensure_default_categories()
+    row = await Member.select(Member.id).where(Member.code == own).first()
+    assert row is not None
+    data = msgspec.convert(OFFER_BODY, OfferCreate)
+    return str((await catalogue.create_offer(data, row["id"], SYSTEM)).id)
+
+
+# (method, path, body, roles that may call it); {own} is the caller's member, {me} the caller's user id,
+# {offer} a draft offer of the caller's member.
 ENDPOINTS = [
     ("GET", "/api/v1/me", None, ALL),
     ("GET", "/api/v1/members", None, ALL),
@@ -39,6 +65,16 @@ ENDPOINTS = [
     ("GET", "/api/v1/users/{me}/tokens", None, ALL),
     ("POST", "/api/v1/users/{me}/tokens", {"name": "Skript"}, ALL),
     ("GET", "/api/v1/audit-events", None, ALL),
+    ("GET", "/api/v1/categories", None, ALL),
+    ("POST", "/api/v1/categories", {"code": "neu", "label_de": "Neu", "label_en": "New"}, {Role.coop_admin}),
+    ("GET", "/api/v1/offers", None, ALL),
+    ("POST", "/api/v1/offers", OFFER_BODY, {Role.provider}),
+    ("GET", "/api/v1/offers/{offer}", None, ALL),
+    ("PATCH", "/api/v1/offers/{offer}", {"title": "Neu"}, {Role.provider}),
+    ("POST", "/api/v1/offers/{offer}/publish", None, {Role.provider}),
+    ("POST", "/api/v1/offers/{offer}/pause", None, {Role.provider}),
+    ("POST", "/api/v1/offers/{offer}/retire", None, {Role.provider}),
+    ("GET", "/api/v1/offers/{offer}/versions", None, ALL),
 ]
 
 
@@ -60,7 +96,8 @@ async def test_endpoint_admits_exactly_its_roles(
     caller = await token(own, role)
     async with running_app() as client:
         me = await user_id_of(caller, client)
-        url = path.format(own=own, me=me)
+        offer = await _own_offer(own) if "{offer}" in path else ""
+        url = path.format(own=own, me=me, offer=offer)
         response = await client.request(method, url, headers=bearer(caller), json=body)
     if allowed:
         assert response.status_code not in (401, 403, 404), response.text

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from marketplace.app import create_app
 from marketplace.auth import hash_token
+from marketplace.members import services
 from marketplace.members.tables import ApiToken
-from tests.builders import bearer, running_app, token, user_id_of
+from tests.builders import bearer, running_app, settings, token, user_id_of
 
 
 async def test_member_admin_creates_a_user_of_its_member() -> None:
@@ -90,23 +94,20 @@ async def test_a_revoked_token_stops_working_at_once() -> None:
     assert after.status_code == 401
 
 
-async def test_an_expired_token_answers_401() -> None:
+async def test_an_expired_token_answers_401(monkeypatch: pytest.MonkeyPatch) -> None:
     mine = await token("HZD", "buyer")
     async with running_app() as client:
         user_id = await user_id_of(mine, client)
-        soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        expiry = datetime.now(UTC) + timedelta(hours=1)
         created = (
             await client.post(
                 f"/api/v1/users/{user_id}/tokens",
                 headers=bearer(mine),
-                json={"name": "x", "expires_at": soon},
+                json={"name": "x", "expires_at": expiry.isoformat()},
             )
         ).json()
-        await ApiToken.raw(
-            "UPDATE api_tokens SET expires_at = {} WHERE id = {}",
-            datetime.now(UTC) - timedelta(seconds=1),
-            created["id"],
-        )
+        assert (await client.get("/api/v1/me", headers=bearer(created["token"]))).status_code == 200
+        monkeypatch.setattr(services, "now", lambda: expiry + timedelta(seconds=1))
         response = await client.get("/api/v1/me", headers=bearer(created["token"]))
     assert response.status_code == 401
     assert "expired" in response.json()["detail"]
@@ -155,3 +156,27 @@ async def test_another_members_token_cannot_be_revoked() -> None:
         still = await client.get("/api/v1/me", headers=bearer(victim))
     assert response.status_code == 404
     assert still.status_code == 200
+
+
+@pytest.mark.redis
+async def test_a_token_revoked_through_one_server_is_refused_by_another_at_once() -> None:
+    mine = await token("HZD", "buyer")
+    first, second = create_app(settings()), create_app(settings())
+    async with running_app(first) as one, running_app(second) as two:
+        user_id = await user_id_of(mine, one)
+        spare = (await one.post(f"/api/v1/users/{user_id}/tokens", headers=bearer(mine), json={"name": "x"})).json()
+        assert (await two.get("/api/v1/me", headers=bearer(spare["token"]))).status_code == 200
+        await one.delete(f"/api/v1/tokens/{spare['id']}", headers=bearer(mine))
+        response = await two.get("/api/v1/me", headers=bearer(spare["token"]))
+    assert response.status_code == 401
+
+
+async def test_a_cached_token_is_refused_at_once_when_its_member_is_suspended() -> None:
+    admin = await token("KOPIT", "coop_admin")
+    buyer = await token("HZD", "buyer")
+    async with running_app() as client:
+        for _ in range(2):
+            assert (await client.get("/api/v1/me", headers=bearer(buyer))).status_code == 200
+        await client.post("/api/v1/members/HZD/suspend", headers=bearer(admin))
+        response = await client.get("/api/v1/me", headers=bearer(buyer))
+    assert response.status_code == 403

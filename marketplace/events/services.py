@@ -7,8 +7,6 @@ publishes them again after a restart (at least once), and consumers de-duplicate
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import uuid
 from collections.abc import Iterable
@@ -20,6 +18,7 @@ import msgspec
 import structlog
 from litestar.channels import ChannelsPlugin
 
+from marketplace.background import PeriodicJob
 from marketplace.clock import now
 from marketplace.db import is_postgres, transaction
 from marketplace.events.tables import OutboxEvent
@@ -122,32 +121,12 @@ async def history(
     return [_event(row) for row in rows]
 
 
-class Dispatcher:
-    """Publishes the outbox in the background of one process, every ``interval`` seconds."""
+async def publish_all(channels: ChannelsPlugin) -> None:
+    """Publish every pending event, a batch at a time."""
+    while await publish_pending(channels) == BATCH:
+        pass
 
-    def __init__(self, channels: ChannelsPlugin, interval: float = 0.5) -> None:
-        self.channels = channels
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                while await publish_pending(self.channels) == BATCH:
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the next round retries; nothing unpublished is lost
-                log.warning("outbox_dispatch_failed", error=type(exc).__name__)
-            await asyncio.sleep(self.interval)
-
-    def start(self) -> None:
-        """Start the background loop."""
-        self._task = asyncio.create_task(self._loop(), name="outbox-dispatcher")
-
-    async def stop(self) -> None:
-        """Stop the loop; unpublished rows wait for the next process."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+def dispatcher(channels: ChannelsPlugin, interval: float = 0.5) -> PeriodicJob:
+    """The background job that publishes the outbox of this process every ``interval`` seconds."""
+    return PeriodicJob("outbox-dispatcher", lambda: publish_all(channels), interval)

@@ -13,7 +13,8 @@ from marketplace.auth import Actor, Principal, Role, requires
 from marketplace.errors import AUTHENTICATED, problems
 from marketplace.idempotency.params import IdempotencyKeyHeader
 from marketplace.idempotency.services import fingerprint, run_once
-from marketplace.members import schemas, services
+from marketplace.members import passwords, schemas, services
+from marketplace.members.auth_cache import AuthCache
 from marketplace.pagination import DEFAULT_LIMIT, Cursor, Limit
 
 IfMatch = Annotated[
@@ -29,6 +30,11 @@ def _etag(member: schemas.Member) -> dict[str, str]:
 
 def _with_etag(member: schemas.Member) -> Response[schemas.Member]:
     return Response(member, headers=_etag(member))
+
+
+async def _forget_cached_tokens(request: Request[Principal, Any, Any]) -> None:
+    # After the commit: the next request, in any process, must see the token withdrawn.
+    await AuthCache(request.app.state.stores.cache).forget_all()
 
 
 class MeController(Controller):
@@ -115,6 +121,7 @@ class MemberController(Controller):
             reason=data.reason if data else None,
             if_match=services.parse_if_match(if_match),
         )
+        await _forget_cached_tokens(request)
         return _with_etag(member)
 
     @post(
@@ -229,6 +236,22 @@ class TokenController(Controller):
         """Create a token for a user (yourself, or as the member's admin); the token is shown only here."""
         return await services.create_token(user_id, data, request.user)
 
+    @post(
+        "/users/{user_id:uuid}/password-link",
+        operation_id="createPasswordLink",
+        guards=[requires(Role.coop_admin, Role.member_admin)],
+        status_code=HTTP_201_CREATED,
+        responses=problems(*AUTHENTICATED, 404, 409),
+    )
+    async def create_password_link(
+        self, request: Request[Principal, Any, Any], user_id: FromPath[UUID]
+    ) -> schemas.PasswordLink:
+        """A one-time link (valid 48 hours) with which a user of your member sets a password for the web pages."""
+        token, expires_at, email = await passwords.create_password_link(user_id, request.user)
+        path = f"/passwort/{token}"
+        url = str(request.base_url).rstrip("/") + path
+        return schemas.PasswordLink(user_id=user_id, email=email, url=url, path=path, expires_at=expires_at)
+
     @get("/users/{user_id:uuid}/tokens", operation_id="listTokens", responses=problems(*AUTHENTICATED, 404))
     async def list_tokens(
         self,
@@ -249,3 +272,4 @@ class TokenController(Controller):
     async def revoke_token(self, request: Request[Principal, Any, Any], token_id: FromPath[UUID]) -> None:
         """Revoke a token; it stops working at once."""
         await services.revoke_token(token_id, request.user)
+        await _forget_cached_tokens(request)

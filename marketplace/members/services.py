@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import ledger
 from marketplace.audit import services as audit_services
 from marketplace.auth import (
     COOP_ROLES,
@@ -34,6 +35,7 @@ from marketplace.errors import (
     Unauthorized,
 )
 from marketplace.members import schemas
+from marketplace.members.auth_cache import AuthCache, CachedPrincipal
 from marketplace.members.identifiers import (
     bic_error,
     iban_error,
@@ -62,8 +64,23 @@ _SELF_SERVICE_FIELDS = frozenset({"leitweg_id", "contact_email", "iban", "bic", 
 # --- authentication -------------------------------------------------------------------------------------
 
 
-async def authenticate(token: str) -> Principal:
-    """Resolve a bearer token to its principal, or refuse it."""
+async def authenticate(token: str, cache: AuthCache | None = None) -> Principal:
+    """Resolve a bearer token to its principal, or refuse it; ``cache`` spares the database on repeat calls."""
+    token_hash = hash_token(token)
+    generation = await cache.generation() if cache is not None else None
+    if cache is not None and generation is not None:
+        cached = await cache.get(generation, token_hash)
+        if cached is not None:
+            if cached.expires_at is not None and cached.expires_at <= now():
+                raise Unauthorized("The bearer token has expired.")
+            return cached.principal
+    principal, expires_at = await _authenticate_in_database(token_hash)
+    if cache is not None and generation is not None:
+        await cache.put(generation, token_hash, CachedPrincipal(principal=principal, expires_at=expires_at))
+    return principal
+
+
+async def _authenticate_in_database(token_hash: str) -> tuple[Principal, datetime | None]:
     row = (
         await ApiToken.select(
             ApiToken.id,
@@ -78,7 +95,7 @@ async def authenticate(token: str) -> Principal:
             ApiToken.owner.member.code.as_alias("member_code"),  # type: ignore[union-attr]
             ApiToken.owner.member.status.as_alias("member_status"),  # type: ignore[union-attr]
         )
-        .where(ApiToken.token_hash == hash_token(token))
+        .where(ApiToken.token_hash == token_hash)
         .first()
     )
     moment = now()
@@ -93,7 +110,7 @@ async def authenticate(token: str) -> Principal:
     last_used = row["last_used_at"]
     if last_used is None or moment - last_used >= LAST_USED_RESOLUTION:
         await ApiToken.update({ApiToken.last_used_at: moment}).where(ApiToken.id == row["id"])
-    return Principal(
+    principal = Principal(
         user_id=row["user_id"],
         email=row["email"],
         member_id=row["member_id"],
@@ -101,6 +118,7 @@ async def authenticate(token: str) -> Principal:
         roles=_parse_roles(row["roles"]),
         token_id=row["id"],
     )
+    return principal, row["expires_at"]
 
 
 def _parse_roles(value: str) -> frozenset[Role]:
@@ -230,6 +248,10 @@ async def admit_member(data: schemas.MemberCreate, actor: Actor) -> schemas.Memb
                 **values,
             )
         )
+        # The ledger accounts open with the admission, in its transaction (ledger.md). The cooperative's own
+        # accounts are opened with every admission (idempotent), so that they exist whoever is admitted first.
+        await ledger.open_standard_accounts(opened_on=moment.date())
+        await ledger.open_member_accounts(data.code, opened_on=moment.date())
         row = await _member_row(data.code)
         member = _member_out(row, with_bank=True)
         await audit_services.record(
