@@ -161,6 +161,16 @@ class TokenPage(msgspec.Struct):
     next_cursor: str | None
 
 
+class PasswordLink(msgspec.Struct, kw_only=True):
+    """A one-time link that lets a user set a password for the web pages; shown only in this answer."""
+
+    user_id: UUID
+    email: str
+    url: str
+    path: str
+    expires_at: datetime
+
+
 class Me(msgspec.Struct, kw_only=True):
     """The caller."""
 

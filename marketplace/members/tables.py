@@ -52,6 +52,12 @@ class User(Table, tablename="users"):
     roles = Varchar(length=200, null=False)
     active = Boolean(default=True, null=False)
     created_at = Timestamptz(null=False)
+    #: ``scrypt$…`` (see ``members.passwords``); none until a password link is used.
+    password_hash = Varchar(length=255, null=True, default=None)
+    password_changed_at = Timestamptz(null=True, default=None)
+    #: Failed sign-ins since the last success; the fifth locks the account until ``locked_until``.
+    failed_sign_ins = Integer(default=0, null=False)
+    locked_until = Timestamptz(null=True, default=None)
 
 
 class ApiToken(Table, tablename="api_tokens"):
@@ -66,3 +72,16 @@ class ApiToken(Table, tablename="api_tokens"):
     expires_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
     last_used_at = Timestamptz(null=True, default=None)
+
+
+class PasswordLink(Table, tablename="password_links"):
+    """A one-time link that sets a user's password; only the SHA-256 of its token is stored."""
+
+    id = UUID(primary_key=True)
+    owner = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    token_hash = Varchar(length=64, unique=True, null=False)
+    created_by = Varchar(length=254, null=False)
+    created_at = Timestamptz(null=False)
+    expires_at = Timestamptz(null=False)
+    used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
