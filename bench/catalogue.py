@@ -17,11 +17,9 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 
-import asyncpg
-
+from bench.postgres import POSTGRES_URL, throwaway_database
 from bench.run import CONCURRENCY, REQUESTS, _demo_token, _free_port, _load, _serve, _wait_until_up
 
-POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BENCH_DATABASE = "bench_catalogue"
 TARGETS = {"cached list": 0.5, "uncached search (PostgreSQL)": 0.2}
 
@@ -38,28 +36,6 @@ def _env(folder: str, database_url: str) -> dict[str, str]:
     }
     env.pop("REDIS_URL", None)
     return env
-
-
-async def _postgres_database() -> str | None:
-    """A fresh ``bench_catalogue`` database's URL, or None when PostgreSQL does not answer."""
-    try:
-        connection = await asyncpg.connect(POSTGRES_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return None
-    try:
-        await connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
-        await connection.execute(f"CREATE DATABASE {BENCH_DATABASE}")
-    finally:
-        await connection.close()
-    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + BENCH_DATABASE
-
-
-async def _drop_postgres_database() -> None:
-    connection = await asyncpg.connect(POSTGRES_URL, timeout=3)
-    try:
-        await connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-    finally:
-        await connection.close()
 
 
 async def _measure(
@@ -116,11 +92,10 @@ async def run_catalogue() -> None:
         )
     print(f"\nCatalogue: {REQUESTS} requests per endpoint, {CONCURRENCY} concurrent clients, one process each")
     _print("SQLite, no Redis (the embedded mode of make run), 20 published offers", sqlite_results)
-    database_url = await _postgres_database()
-    if database_url is None:
-        print(f"\nPostgreSQL at {POSTGRES_URL} does not answer: uncached search on PostgreSQL SKIPPED")
-        return
-    try:
+    async with throwaway_database(BENCH_DATABASE) as database_url:
+        if database_url is None:
+            print(f"\nPostgreSQL at {POSTGRES_URL} does not answer: uncached search on PostgreSQL SKIPPED")
+            return
         with tempfile.TemporaryDirectory(prefix="marketplace-bench-catalogue-") as folder:
             postgres_results = await _measure(
                 _env(folder, database_url),
@@ -132,8 +107,6 @@ async def run_catalogue() -> None:
                     ),
                 ],
             )
-    finally:
-        await _drop_postgres_database()
     _print(f"PostgreSQL (database {BENCH_DATABASE}, created and dropped), no Redis", postgres_results)
 
 

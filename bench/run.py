@@ -47,7 +47,7 @@ def _serve(target: str, port: int, env: dict[str, str], factory: bool) -> subpro
 
 async def _wait_until_up(url: str) -> None:
     async with httpx.AsyncClient() as client:
-        for _ in range(100):
+        for _ in range(600):  # up to a minute: start-up is slow on a busy machine
             try:
                 await client.get(url)
                 return
@@ -143,6 +143,9 @@ async def main() -> None:
     from bench.catalogue import run_catalogue
 
     await run_catalogue()
+    from bench.booking import run_booking
+
+    await run_booking()
     ledger_export.main()
 
 
