@@ -25,6 +25,8 @@ from marketplace.idempotency.tables import IdempotencyKey
 RETENTION = timedelta(hours=48)
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = "Idempotent-Replayed"
+#: The status a claimed key holds until its command's answer is stored, within the same transaction.
+PENDING = 102
 
 T = TypeVar("T")
 
@@ -84,19 +86,27 @@ async def run_once(
             replay = await _stored(principal.member_id, key, request_print)
             if replay is not None:
                 return replay
-            result = await command()
-            body = msgspec.json.encode(result).decode()
+            # Claim the key before running the command: a concurrent duplicate now waits on the unique index
+            # until this transaction ends, and then finds the answer instead of running the command again.
+            claim = uuid.uuid4()
             await IdempotencyKey.insert(
                 IdempotencyKey(
-                    id=uuid.uuid4(),
+                    id=claim,
                     member=principal.member_id,
                     key=key,
                     fingerprint=request_print,
-                    status_code=status_code,
-                    response_body=body,
+                    status_code=PENDING,
+                    response_body="",
                     created_at=now(),
                 )
             )
+            result = await command()
+            await IdempotencyKey.update(
+                {
+                    IdempotencyKey.status_code: status_code,
+                    IdempotencyKey.response_body: msgspec.json.encode(result).decode(),
+                }
+            ).where(IdempotencyKey.id == claim)
     except DomainError:
         raise
     except Exception as exc:
