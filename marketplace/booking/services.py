@@ -168,30 +168,40 @@ async def get_request(request_id: UUID, viewer: Principal) -> schemas.ServiceReq
     return await _request_out(await _visible_request(request_id, viewer))
 
 
+async def _newest_first(
+    table: type[ServiceRequest] | type[Agreement],
+    viewer: Principal,
+    *,
+    side: str | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of the viewer's rows of ``table`` (all for the cooperative's roles), newest first; (rows, more)."""
+    query = table.select()
+    if not viewer.sees_all_members or side is not None:
+        query = query.where(_party_condition(table, viewer, side))
+    if status is not None:
+        query = query.where(table.status == status)
+    key = _keyset(cursor)
+    if key is not None:
+        query = query.where((table.created_at < key[0]) | ((table.created_at == key[0]) & (table.id < key[1])))
+    rows = await query.order_by(table.created_at, ascending=False).order_by(table.id, ascending=False).limit(limit + 1)
+    return [dict(row) for row in rows[:limit]], len(rows) > limit
+
+
+def _cursor_after(item: schemas.ServiceRequest | schemas.Agreement, more: bool) -> str | None:
+    return encode_cursor(item.created_at.isoformat(), item.id) if more else None
+
+
 async def list_requests(
     viewer: Principal, *, side: str | None, status: str | None, limit: int, cursor: str | None
 ) -> schemas.RequestPage:
     """The viewer's member's requests, newest first; the cooperative's roles see all."""
     await expire_due_requests()
-    query = ServiceRequest.select()
-    if not viewer.sees_all_members or side is not None:
-        query = query.where(_party_condition(ServiceRequest, viewer, side))
-    if status is not None:
-        query = query.where(ServiceRequest.status == status)
-    key = _keyset(cursor)
-    if key is not None:
-        query = query.where(
-            (ServiceRequest.created_at < key[0])
-            | ((ServiceRequest.created_at == key[0]) & (ServiceRequest.id < key[1]))
-        )
-    rows = (
-        await query.order_by(ServiceRequest.created_at, ascending=False)
-        .order_by(ServiceRequest.id, ascending=False)
-        .limit(limit + 1)
-    )
-    items = [await _request_out(row) for row in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].created_at.isoformat(), items[-1].id) if len(rows) > limit else None
-    return schemas.RequestPage(items=items, next_cursor=next_cursor)
+    rows, more = await _newest_first(ServiceRequest, viewer, side=side, status=status, limit=limit, cursor=cursor)
+    items = [await _request_out(row) for row in rows]
+    return schemas.RequestPage(items=items, next_cursor=_cursor_after(items[-1], more) if items else None)
 
 
 async def get_agreement(agreement_id: UUID, viewer: Principal) -> schemas.Agreement:
@@ -205,24 +215,9 @@ async def list_agreements(
 ) -> schemas.AgreementPage:
     """The viewer's member's agreements, newest first; the cooperative's roles see all."""
     await expire_ended_agreements()
-    query = Agreement.select()
-    if not viewer.sees_all_members or side is not None:
-        query = query.where(_party_condition(Agreement, viewer, side))
-    if status is not None:
-        query = query.where(Agreement.status == status)
-    key = _keyset(cursor)
-    if key is not None:
-        query = query.where(
-            (Agreement.created_at < key[0]) | ((Agreement.created_at == key[0]) & (Agreement.id < key[1]))
-        )
-    rows = (
-        await query.order_by(Agreement.created_at, ascending=False)
-        .order_by(Agreement.id, ascending=False)
-        .limit(limit + 1)
-    )
-    items = [await _agreement_out(row) for row in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].created_at.isoformat(), items[-1].id) if len(rows) > limit else None
-    return schemas.AgreementPage(items=items, next_cursor=next_cursor)
+    rows, more = await _newest_first(Agreement, viewer, side=side, status=status, limit=limit, cursor=cursor)
+    items = [await _agreement_out(row) for row in rows]
+    return schemas.AgreementPage(items=items, next_cursor=_cursor_after(items[-1], more) if items else None)
 
 
 # --- requests -------------------------------------------------------------------------------------------
@@ -679,10 +674,19 @@ def _usage_out(row: dict[str, Any]) -> schemas.Usage:
 async def period_is_settled(agreement_id: UUID, period: str) -> bool:
     """True once the period of an agreement has been settled (its figures may no longer change).
 
-    Until the settlement context exists, a period counts as settled when the ledger has closed it.
+    Settled: a non-reversed settlement line charges the agreement for the period, or the ledger has closed the
+    period. On PostgreSQL the month's usage report is locked first: a settlement run locks it too while it
+    books, so a correction either comes before the run reads the figure or sees the committed line.
     """
     import ledger
+    from marketplace.settlement.services import is_settled
 
+    if is_postgres():
+        await UsageReport.raw(
+            "SELECT id FROM usage_reports WHERE agreement = {} AND period = {} FOR UPDATE", agreement_id, period
+        )
+    if await is_settled(agreement_id, period):
+        return True
     return await ledger.get_closed_period(period) is not None
 
 
