@@ -1,0 +1,1 @@
+"""Monthly settlement: charge every running agreement once per period, book it, and document it."""

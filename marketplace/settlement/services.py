@@ -1,0 +1,841 @@
+"""The rules of settlement: runs, settlements, reversal, visibility.
+
+A run settles one ended month. It finds every agreement running in the month and settles it per (provider,
+consumer): each settlement, its lines, its number and its ledger entry are written in ONE transaction, so a
+settlement is either wholly booked or not at all. "Each (agreement, period) is charged at most once" is decided
+by the database: a unique index on the non-reversed lines. The settlement number counter row (incremented first
+in every booking transaction) also serialises the bookings of a year, so a concurrent run waits and then finds
+the lines that the other committed; the index catches anything that slips through, and the group is retried.
+A run killed in the middle leaves complete settlements behind and a run row that says ``running``; running the
+period again books what is missing and nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+import ledger
+from marketplace.audit import services as audit
+from marketplace.auth import Actor, Principal
+from marketplace.booking.calendar import period_bounds, period_of
+from marketplace.booking.tables import Agreement, UsageReport
+from marketplace.catalogue import services as catalogue
+from marketplace.catalogue.schemas import OfferTerms
+from marketplace.clock import now, today
+from marketplace.db import is_integrity_error, is_postgres, transaction
+from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound
+from marketplace.events.services import emit
+from marketplace.members.tables import Member
+from marketplace.pagination import InvalidCursor, decode_cursor, encode_cursor
+from marketplace.settlement import pricing, schemas
+from marketplace.settlement.pricing import Amounts
+from marketplace.settlement.tables import Settlement, SettlementLine, SettlementNumber, SettlementRun
+
+log = structlog.get_logger(__name__)
+
+#: Agreement states that can have run in a past month (an expired one ran until its end date).
+SETTLEABLE = ("active", "terminated", "expired")
+#: How often a booking transaction is retried after the charged-once index refused it.
+RETRIES = 5
+_PERIOD = re.compile(r"^[12]\d{3}-(0[1-9]|1[0-2])$")
+_SPACE = re.compile(r"\s+")
+
+
+def fee_percent() -> Decimal:
+    """The cooperative's fee in per cent of the net, from ``SETTLEMENT_FEE_PERCENT`` (default 0)."""
+    try:
+        return pricing.parse_percent(os.environ.get("SETTLEMENT_FEE_PERCENT", "0"))
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+def money(cents: int) -> str:
+    """Cents as the API writes money: ``"81.43"``."""
+    return f"{pricing.from_cents(cents):f}"
+
+
+def _totals(net: int, tax: int, gross: int, fee: int) -> schemas.Totals:
+    return schemas.Totals(net=money(net), tax=money(tax), gross=money(gross), fee=money(fee))
+
+
+def _uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def check_period(period: str) -> tuple[date, date]:
+    """First and last day of a month that has ended; ``InvalidInput`` otherwise."""
+    if not _PERIOD.match(period):
+        raise InvalidInput(
+            f"period {period!r} is not a month YYYY-MM.", errors=[FieldError(field="period", message="YYYY-MM")]
+        )
+    if period >= period_of(today()):
+        raise InvalidInput(
+            f"The period {period} has not ended yet; a month is settled after its last day.",
+            errors=[FieldError(field="period", message="has not ended")],
+        )
+    return period_bounds(period)
+
+
+async def _refuse_closed(period: str) -> None:
+    closed = await ledger.closed_periods()
+    if closed and closed[-1].period >= period:
+        raise InvalidTransition(
+            f"The ledger is closed up to {closed[-1].period}; nothing more can be booked into {period}.",
+            state="closed",
+        )
+
+
+# --- computing lines ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A computed line, before it is stored."""
+
+    agreement_id: UUID
+    description: str
+    pricing: str
+    quantity_milli: int
+    unit: str
+    unit_price_cents: int
+    active_days: int | None
+    days_in_month: int | None
+    amounts: Amounts
+    tax_treatment: str
+
+
+def compute_line(agreement: dict[str, Any], terms: OfferTerms, period: str, usage_milli: int | None) -> Line | str:
+    """The line of one agreement for ``period``, or why there is none: ``"not_due"`` or ``"missing_usage"``."""
+    first, last = period_bounds(period)
+    quantity: int = agreement["quantity"]
+    days: int | None = None
+    month: int | None = None
+    if terms.pricing == "recurring":
+        days = pricing.active_days(agreement["start_date"], agreement["end_date"], first, last)
+        if days == 0:
+            return "not_due"
+        month = pricing.days_in_month(first.year, first.month)
+        net = pricing.recurring_net(quantity, terms.unit_price, days, month)
+        partial = "" if days == month else f", anteilig {days}/{month} Tage"
+        description, milli = f"{terms.title} ({period}{partial})", quantity * 1000
+    elif terms.pricing == "one_off":
+        if not first <= agreement["start_date"] <= last:
+            return "not_due"
+        net = pricing.one_off_net(quantity, terms.unit_price)
+        description, milli = f"{terms.title} (einmalig)", quantity * 1000
+    else:
+        if usage_milli is None:
+            return "missing_usage"
+        net = pricing.metered_net(usage_milli, terms.unit_price)
+        description, milli = f"{terms.title} (Verbrauch {period})", usage_milli
+    return Line(
+        agreement_id=_uuid(agreement["id"]),
+        description=description,
+        pricing=terms.pricing,
+        quantity_milli=milli,
+        unit=terms.unit,
+        unit_price_cents=pricing.to_cents(terms.unit_price),
+        active_days=days,
+        days_in_month=month,
+        amounts=pricing.line_amounts(net, terms.tax_treatment),
+        tax_treatment=terms.tax_treatment,
+    )
+
+
+# --- runs -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tally:
+    """What a run did so far (kept in memory, written to the run row now and then and at the end)."""
+
+    total: int = 0
+    processed: int = 0
+    charged: int = 0
+    already: int = 0
+    not_due: int = 0
+    settlements: int = 0
+    net: int = 0
+    tax: int = 0
+    gross: int = 0
+    fee: int = 0
+    missing: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Group:
+    """The outcome of settling one (provider, consumer) pair."""
+
+    charged: int = 0
+    already: int = 0
+    not_due: int = 0
+    missing: list[UUID] = field(default_factory=list)
+    net: int = 0
+    tax: int = 0
+    gross: int = 0
+    fee: int = 0
+    number: str | None = None
+
+
+class _NothingToBook(Exception):
+    """Leaves the booking transaction (rolling back the number) when a group has nothing left to charge."""
+
+    def __init__(self, group: _Group) -> None:
+        super().__init__("nothing to book")
+        self.group = group
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    run_id: UUID
+    period: str
+    actor: Actor
+    fee_percent: Decimal
+    codes: dict[UUID, str]
+    terms: dict[UUID, OfferTerms]
+
+
+async def _next_number(year: int) -> str:
+    rows = await SettlementNumber.raw(
+        "INSERT INTO settlement_numbers (year, last_number) VALUES ({}, 1) "
+        "ON CONFLICT (year) DO UPDATE SET last_number = settlement_numbers.last_number + 1 "
+        "RETURNING last_number",
+        year,
+    )
+    return f"S-{year:04d}-{rows[0]['last_number']:06d}"
+
+
+async def _charged(agreement_ids: list[UUID], period: str) -> set[UUID]:
+    rows = await SettlementLine.select(SettlementLine.agreement).where(
+        SettlementLine.agreement.is_in(agreement_ids)
+        & (SettlementLine.period == period)
+        & (SettlementLine.reversed == False)  # noqa: E712 - a Piccolo condition, not a comparison
+    )
+    return {_uuid(row["agreement"]) for row in rows}
+
+
+async def _usage(agreement_ids: list[UUID], period: str) -> dict[UUID, int]:
+    """The usage reports of the agreements for the period; locked on PostgreSQL until the booking commits.
+
+    ``period_is_settled`` (booking) takes the same row lock before it looks for lines, so a correction either
+    happens before the run reads the figure or is refused afterwards.
+    """
+    if not agreement_ids:
+        return {}
+    if is_postgres():
+        rows = await UsageReport.raw(
+            "SELECT agreement, quantity_milli FROM usage_reports WHERE period = {} AND agreement = ANY({}) FOR UPDATE",
+            period,
+            agreement_ids,
+        )
+    else:
+        rows = await UsageReport.select(UsageReport.agreement, UsageReport.quantity_milli).where(
+            UsageReport.agreement.is_in(agreement_ids) & (UsageReport.period == period)
+        )
+    return {_uuid(row["agreement"]): int(row["quantity_milli"]) for row in rows}
+
+
+async def _post_entry(**kwargs: Any) -> ledger.Entry:
+    """Book the settlement's ledger entry (one place, so that tests can interrupt a run here)."""
+    return await ledger.post(**kwargs)
+
+
+def _legs(consumer: str, provider: str, gross: int, fee: int) -> list[ledger.Leg]:
+    legs = [
+        ledger.Leg(ledger.receivable(consumer), pricing.from_cents(gross)),
+        ledger.Leg(ledger.payable(provider), -pricing.from_cents(gross - fee)),
+        ledger.Leg(ledger.FEES, -pricing.from_cents(fee)),
+    ]
+    return [leg for leg in legs if leg.amount != 0]
+
+
+async def _book_group(ctx: _Context, provider_id: UUID, consumer_id: UUID, agreement_ids: list[UUID]) -> _Group:
+    """Settle what is still uncharged of the pair's agreements, in one transaction."""
+    first, last = period_bounds(ctx.period)
+    group = _Group()
+    async with transaction():
+        # Allocating the number first takes the counter row's lock: bookings of the year queue here.
+        number = await _next_number(first.year)
+        charged = await _charged(agreement_ids, ctx.period)
+        group.already = len(charged)
+        open_ids = [a for a in agreement_ids if a not in charged]
+        rows: list[dict[str, Any]] = []
+        if open_ids:
+            rows = await (
+                Agreement.select(
+                    Agreement.id,
+                    Agreement.reference,
+                    Agreement.offer_version,
+                    Agreement.quantity,
+                    Agreement.start_date,
+                    Agreement.end_date,
+                )
+                .where(Agreement.id.is_in(open_ids))
+                .order_by(Agreement.reference)
+            )
+        metered = [_uuid(r["id"]) for r in rows if ctx.terms[_uuid(r["offer_version"])].pricing == "metered"]
+        usage = await _usage(metered, ctx.period)
+        lines: list[Line] = []
+        for row in rows:
+            agreement_id = _uuid(row["id"])
+            outcome = compute_line(row, ctx.terms[_uuid(row["offer_version"])], ctx.period, usage.get(agreement_id))
+            if outcome == "not_due":
+                group.not_due += 1
+            elif outcome == "missing_usage":
+                group.missing.append(agreement_id)
+            else:
+                assert isinstance(outcome, Line)
+                lines.append(outcome)
+        if not lines:
+            raise _NothingToBook(group)
+        group.charged = len(lines)
+        group.net = sum(line.amounts.net for line in lines)
+        group.tax = sum(line.amounts.tax for line in lines)
+        group.gross = group.net + group.tax
+        group.fee = pricing.fee_cents(group.net, ctx.fee_percent)
+        settlement_id = uuid.uuid4()
+        await Settlement.insert(
+            Settlement(
+                id=settlement_id,
+                number=number,
+                run=ctx.run_id,
+                period=ctx.period,
+                provider=provider_id,
+                consumer=consumer_id,
+                net_cents=group.net,
+                tax_cents=group.tax,
+                gross_cents=group.gross,
+                fee_cents=group.fee,
+                status="booked",
+                ledger_entry=None,
+                created_at=now(),
+                version=1,
+            )
+        )
+        await SettlementLine.insert(
+            *(
+                SettlementLine(
+                    id=uuid.uuid4(),
+                    settlement=settlement_id,
+                    line=index,
+                    agreement=line.agreement_id,
+                    period=ctx.period,
+                    description=line.description,
+                    pricing=line.pricing,
+                    quantity_milli=line.quantity_milli,
+                    unit=line.unit,
+                    unit_price_cents=line.unit_price_cents,
+                    active_days=line.active_days,
+                    days_in_month=line.days_in_month,
+                    net_cents=line.amounts.net,
+                    tax_treatment=line.tax_treatment,
+                    tax_rate=f"{line.amounts.tax_rate:f}",
+                    tax_cents=line.amounts.tax,
+                    gross_cents=line.amounts.gross,
+                    reversed=False,
+                )
+                for index, line in enumerate(lines, start=1)
+            )
+        )
+        consumer, provider = ctx.codes[consumer_id], ctx.codes[provider_id]
+        if group.gross:
+            entry = await _post_entry(
+                date=last,
+                narration=f"Leistungsverrechnung {ctx.period} an {consumer}",
+                payee=provider,
+                postings=_legs(consumer, provider, group.gross, group.fee),
+                idempotency_key=f"settlement:{number}",
+                actor=ctx.actor.label,
+                tags=("settlement",),
+                links=(number,),
+                metadata={"settlement": number, "period": ctx.period},
+            )
+            await Settlement.update({Settlement.ledger_entry: entry.id}).where(Settlement.id == settlement_id)
+        await audit.record(
+            ctx.actor,
+            action="settlement.booked",
+            subject_type="settlement",
+            subject_id=number,
+            member_id=consumer_id,
+            after={
+                "number": number,
+                "period": ctx.period,
+                "provider": provider,
+                "consumer": consumer,
+                "gross_cents": group.gross,
+                "fee_cents": group.fee,
+                "lines": len(lines),
+            },
+        )
+        await emit(
+            "settlement.booked",
+            number,
+            [consumer_id, provider_id],
+            {"number": number, "period": ctx.period, "gross": money(group.gross)},
+        )
+        group.number = number
+    return group
+
+
+async def _settle_pair(ctx: _Context, provider_id: UUID, consumer_id: UUID, agreement_ids: list[UUID]) -> _Group:
+    for attempt in range(RETRIES):
+        try:
+            return await _book_group(ctx, provider_id, consumer_id, agreement_ids)
+        except _NothingToBook as nothing:
+            return nothing.group
+        except Exception as exc:
+            if not is_integrity_error(exc) or attempt == RETRIES - 1:
+                raise
+            # Another run charged one of these agreements at the same moment: look again.
+            log.info("settlement_retry", period=ctx.period, attempt=attempt + 1)
+    raise AssertionError("unreachable")
+
+
+async def _candidates(period: str) -> list[dict[str, Any]]:
+    first, last = period_bounds(period)
+    return list(
+        await Agreement.select(
+            Agreement.id, Agreement.reference, Agreement.provider, Agreement.consumer, Agreement.offer_version
+        )
+        .where(
+            Agreement.status.is_in(list(SETTLEABLE))
+            & (Agreement.start_date <= last)
+            & (Agreement.end_date.is_null() | (Agreement.end_date >= first))
+        )
+        .order_by(Agreement.reference)
+    )
+
+
+async def _write_progress(run_id: UUID, tally: _Tally, *, status: str | None = None) -> None:
+    values: dict[Any, Any] = {
+        SettlementRun.agreements_total: tally.total,
+        SettlementRun.agreements_processed: tally.processed,
+        SettlementRun.agreements_charged: tally.charged,
+        SettlementRun.agreements_already_charged: tally.already,
+        SettlementRun.agreements_not_due: tally.not_due,
+        SettlementRun.settlements_created: tally.settlements,
+        SettlementRun.net_cents: tally.net,
+        SettlementRun.tax_cents: tally.tax,
+        SettlementRun.gross_cents: tally.gross,
+        SettlementRun.fee_cents: tally.fee,
+        SettlementRun.missing_usage: json.dumps(tally.missing),
+        SettlementRun.errors: json.dumps(tally.errors),
+    }
+    if status is not None:
+        values[SettlementRun.status] = status
+        values[SettlementRun.finished_at] = now()
+    async with transaction():
+        await SettlementRun.update(values).where(SettlementRun.id == run_id)
+
+
+async def execute_run(run_id: UUID, actor: Actor) -> None:
+    """Do the work of a run that was created: settle every pair, then write the report.
+
+    An unexpected error marks the run ``failed`` and is raised again; what was booked before it stays booked,
+    and running the period again completes it.
+    """
+    row = await SettlementRun.select().where(SettlementRun.id == run_id).first()
+    if row is None:
+        raise NotFound("There is no such settlement run.")
+    period = str(row["period"])
+    tally = _Tally()
+    try:
+        candidates = await _candidates(period)
+        tally.total = len(candidates)
+        members = await Member.select(Member.id, Member.code)
+        codes = {_uuid(m["id"]): str(m["code"]) for m in members}
+        terms = {
+            version: await catalogue.version_terms(version)
+            for version in {_uuid(c["offer_version"]) for c in candidates}
+        }
+        ctx = _Context(run_id, period, actor, Decimal(str(row["fee_percent"])), codes, terms)
+        pairs: dict[tuple[UUID, UUID], list[UUID]] = {}
+        references: dict[UUID, dict[str, Any]] = {}
+        for candidate in candidates:
+            key = (_uuid(candidate["provider"]), _uuid(candidate["consumer"]))
+            pairs.setdefault(key, []).append(_uuid(candidate["id"]))
+            references[_uuid(candidate["id"])] = candidate
+        await _write_progress(run_id, tally)
+        every = max(1, len(pairs) // 100)
+        ordered = sorted(pairs.items(), key=lambda item: (codes[item[0][0]], codes[item[0][1]]))
+        for index, ((provider_id, consumer_id), ids) in enumerate(ordered, start=1):
+            try:
+                group = await _settle_pair(ctx, provider_id, consumer_id, ids)
+            except ledger.LedgerError as exc:
+                # e.g. a departed member's account is closed: the others are still settled, this one is reported.
+                tally.errors.append(
+                    {"provider": codes[provider_id], "consumer": codes[consumer_id], "detail": exc.message}
+                )
+                tally.processed += len(ids)
+                continue
+            tally.processed += len(ids)
+            tally.charged += group.charged
+            tally.already += group.already
+            tally.not_due += group.not_due
+            tally.missing.extend(
+                {
+                    "agreement_id": str(agreement_id),
+                    "reference": str(references[agreement_id]["reference"]),
+                    "provider": codes[provider_id],
+                    "consumer": codes[consumer_id],
+                }
+                for agreement_id in group.missing
+            )
+            if group.number is not None:
+                tally.settlements += 1
+                tally.net += group.net
+                tally.tax += group.tax
+                tally.gross += group.gross
+                tally.fee += group.fee
+            if index % every == 0:
+                await _write_progress(run_id, tally)
+        await _write_progress(run_id, tally, status="failed" if tally.errors else "done")
+    except BaseException:
+        log.exception("settlement_run_failed", run=str(run_id), period=period)
+        try:
+            await _write_progress(run_id, tally, status="failed")
+        except Exception:  # the database itself may be what failed
+            log.exception("settlement_run_not_marked", run=str(run_id))
+        raise
+
+
+async def _find_replay(member_id: UUID | None, key: str | None, period: str) -> UUID | None:
+    if member_id is None or key is None:
+        return None
+    row = (
+        await SettlementRun.select(SettlementRun.id, SettlementRun.period)
+        .where((SettlementRun.requested_by_member == member_id) & (SettlementRun.idempotency_key == key))
+        .first()
+    )
+    if row is None:
+        return None
+    if row["period"] != period:
+        raise InvalidInput(
+            "This Idempotency-Key was already used for a different request; use a new key.",
+            errors=[FieldError(field="Idempotency-Key", message="used for a different request")],
+        )
+    return _uuid(row["id"])
+
+
+async def create_run(period: str, actor: Actor, *, idempotency_key: str | None = None) -> tuple[UUID, bool]:
+    """Check the period and record a run (``running``); its id and whether it is new (not a replay)."""
+    check_period(period)
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
+        raise InvalidInput(
+            "Idempotency-Key must be 1 to 255 printable characters.",
+            errors=[FieldError(field="Idempotency-Key", message="invalid")],
+        )
+    replay = await _find_replay(actor.member_id, idempotency_key, period)
+    if replay is not None:
+        return replay, False
+    await _refuse_closed(period)
+    percent = fee_percent()
+    run_id = uuid.uuid4()
+    try:
+        async with transaction():
+            await SettlementRun.insert(
+                SettlementRun(
+                    id=run_id,
+                    period=period,
+                    status="running",
+                    started_by=actor.label,
+                    requested_by_member=actor.member_id,
+                    idempotency_key=idempotency_key if actor.member_id is not None else None,
+                    fee_percent=f"{percent:f}",
+                    created_at=now(),
+                    version=1,
+                )
+            )
+            await audit.record(
+                actor,
+                action="settlement_run.started",
+                subject_type="settlement_run",
+                subject_id=run_id,
+                member_id=actor.member_id,
+                after={"period": period, "fee_percent": f"{percent:f}"},
+            )
+    except Exception as exc:
+        if not is_integrity_error(exc):
+            raise
+        replay = await _find_replay(actor.member_id, idempotency_key, period)
+        if replay is None:
+            raise
+        return replay, False
+    return run_id, True
+
+
+async def run_period(
+    period: str, actor: Actor, *, idempotency_key: str | None = None
+) -> tuple[schemas.SettlementRun, bool]:
+    """Settle ``period`` in this process; the finished run and whether it is new."""
+    run_id, created = await create_run(period, actor, idempotency_key=idempotency_key)
+    if created:
+        await execute_run(run_id, actor)
+    return await get_run(run_id), created
+
+
+def _run_out(row: dict[str, Any]) -> schemas.SettlementRun:
+    total, processed = int(row["agreements_total"]), int(row["agreements_processed"])
+    missing = json.loads(row["missing_usage"])
+    errors = json.loads(row["errors"])
+    finished = row["status"] in ("done", "failed")
+    percent = processed * 100 // total if total else (100 if finished else 0)
+    return schemas.SettlementRun(
+        id=_uuid(row["id"]),
+        period=str(row["period"]),
+        status=row["status"],
+        started_by=str(row["started_by"]),
+        fee_percent=str(row["fee_percent"]),
+        progress=schemas.Progress(processed=processed, total=total, percent=percent),
+        counts=schemas.RunCounts(
+            agreements=total,
+            charged=int(row["agreements_charged"]),
+            already_charged=int(row["agreements_already_charged"]),
+            not_due=int(row["agreements_not_due"]),
+            missing_usage=len(missing),
+            settlements=int(row["settlements_created"]),
+            errors=len(errors),
+        ),
+        totals=_totals(int(row["net_cents"]), int(row["tax_cents"]), int(row["gross_cents"]), int(row["fee_cents"])),
+        missing_usage=[
+            schemas.MissingUsage(
+                agreement_id=UUID(item["agreement_id"]),
+                reference=item["reference"],
+                provider=item["provider"],
+                consumer=item["consumer"],
+            )
+            for item in missing
+        ],
+        errors=[schemas.RunError(**item) for item in errors],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+async def get_run(run_id: UUID) -> schemas.SettlementRun:
+    """A run with its progress, counts, totals and report (the cooperative's roles only: see the controller)."""
+    row = await SettlementRun.select().where(SettlementRun.id == run_id).first()
+    if row is None:
+        raise NotFound("There is no such settlement run.")
+    return _run_out(dict(row))
+
+
+# --- reading settlements --------------------------------------------------------------------------------
+
+
+def _sees(viewer: Principal, row: dict[str, Any]) -> bool:
+    return viewer.sees_all_members or viewer.member_id in (_uuid(row["consumer"]), _uuid(row["provider"]))
+
+
+async def _codes(ids: Iterable[UUID]) -> dict[UUID, str]:
+    rows = await Member.select(Member.id, Member.code).where(Member.id.is_in(list(set(ids))))
+    return {_uuid(row["id"]): str(row["code"]) for row in rows}
+
+
+async def _visible_row(number: str, viewer: Principal) -> dict[str, Any]:
+    row = await Settlement.select().where(Settlement.number == number).first()
+    if row is None or not _sees(viewer, row):
+        raise NotFound("There is no such settlement for your member.")
+    return dict(row)
+
+
+def _quantity(milli: int) -> str:
+    value = (Decimal(milli) * pricing.MILLI).normalize()
+    return f"{value:f}"
+
+
+async def _settlement_out(row: dict[str, Any]) -> schemas.Settlement:
+    codes = await _codes([_uuid(row["consumer"]), _uuid(row["provider"])])
+    lines = await (
+        SettlementLine.select(
+            *SettlementLine.all_columns(),
+            SettlementLine.agreement.reference.as_alias("agreement_reference"),
+        )
+        .where(SettlementLine.settlement == row["id"])
+        .order_by(SettlementLine.line)
+    )
+    return schemas.Settlement(
+        number=str(row["number"]),
+        period=str(row["period"]),
+        status=row["status"],
+        provider=codes[_uuid(row["provider"])],
+        consumer=codes[_uuid(row["consumer"])],
+        totals=_totals(row["net_cents"], row["tax_cents"], row["gross_cents"], row["fee_cents"]),
+        lines=[
+            schemas.SettlementLine(
+                line=int(line["line"]),
+                agreement_id=_uuid(line["agreement"]),
+                agreement_reference=str(line["agreement_reference"]),
+                description=str(line["description"]),
+                pricing=line["pricing"],
+                quantity=_quantity(int(line["quantity_milli"])),
+                unit=str(line["unit"]),
+                unit_price=money(int(line["unit_price_cents"])),
+                active_days=line["active_days"],
+                days_in_month=line["days_in_month"],
+                net=money(int(line["net_cents"])),
+                tax_treatment=line["tax_treatment"],
+                tax_rate=str(line["tax_rate"]),
+                tax=money(int(line["tax_cents"])),
+                gross=money(int(line["gross_cents"])),
+                reversed=bool(line["reversed"]),
+            )
+            for line in lines
+        ],
+        ledger_entry_id=None if row["ledger_entry"] is None else _uuid(row["ledger_entry"]),
+        reversal_entry_id=None if row["reversal_entry"] is None else _uuid(row["reversal_entry"]),
+        reversal_reason=row["reversal_reason"],
+        reversed_at=row["reversed_at"],
+        run_id=None if row["run"] is None else _uuid(row["run"]),
+        created_at=row["created_at"],
+        version=int(row["version"]),
+    )
+
+
+async def get_settlement(number: str, viewer: Principal) -> schemas.Settlement:
+    """One settlement that the viewer's member is a party of (any, for the cooperative's roles)."""
+    return await _settlement_out(await _visible_row(number, viewer))
+
+
+async def list_settlements(
+    viewer: Principal, *, period: str | None, member: str | None, limit: int, cursor: str | None
+) -> schemas.SettlementPage:
+    """Settlements the viewer may see, newest number first; ``member`` selects those it is a party of."""
+    query = Settlement.select()
+    party: UUID | None = None
+    if member is not None:
+        found = await Member.select(Member.id).where(Member.code == member).first()
+        if found is None or not (viewer.sees_all_members or _uuid(found["id"]) == viewer.member_id):
+            raise NotFound(f"There is no member with the code {member!r} whose settlements you may read.")
+        party = _uuid(found["id"])
+    elif not viewer.sees_all_members:
+        party = viewer.member_id
+    if party is not None:
+        query = query.where((Settlement.consumer == party) | (Settlement.provider == party))
+    if period is not None:
+        query = query.where(Settlement.period == period)
+    key = decode_cursor(cursor, 1)
+    if key is not None:
+        if not re.fullmatch(r"S-\d{4}-\d{6}", key[0]):
+            raise InvalidCursor("The cursor is not valid; start again without one.")
+        query = query.where(Settlement.number < key[0])
+    rows = await query.order_by(Settlement.number, ascending=False).limit(limit + 1)
+    codes = await _codes([_uuid(r[side]) for r in rows for side in ("consumer", "provider")]) if rows else {}
+    items = [
+        schemas.SettlementSummary(
+            number=str(row["number"]),
+            period=str(row["period"]),
+            status=row["status"],
+            provider=codes[_uuid(row["provider"])],
+            consumer=codes[_uuid(row["consumer"])],
+            totals=_totals(row["net_cents"], row["tax_cents"], row["gross_cents"], row["fee_cents"]),
+            ledger_entry_id=None if row["ledger_entry"] is None else _uuid(row["ledger_entry"]),
+            created_at=row["created_at"],
+        )
+        for row in rows[:limit]
+    ]
+    next_cursor = encode_cursor(items[-1].number) if len(rows) > limit else None
+    return schemas.SettlementPage(items=items, next_cursor=next_cursor)
+
+
+async def is_settled(agreement_id: UUID, period: str) -> bool:
+    """True when a non-reversed line charges the agreement for the period."""
+    return bool(
+        await SettlementLine.exists().where(
+            (SettlementLine.agreement == agreement_id)
+            & (SettlementLine.period == period)
+            & (SettlementLine.reversed == False)  # noqa: E712 - a Piccolo condition, not a comparison
+        )
+    )
+
+
+# --- reversal -------------------------------------------------------------------------------------------
+
+
+async def reverse_settlement(number: str, reason: str, actor: Actor, viewer: Principal) -> schemas.Settlement:
+    """Reverse a booked settlement: the ledger reversal, the settlement and its lines marked reversed.
+
+    Its agreements and period may then be charged again by a new run (the corrected settlement).
+    """
+    text = _SPACE.sub(" ", reason).strip()
+    async with transaction():
+        if is_postgres():
+            await Settlement.raw("SELECT id FROM settlements WHERE number = {} FOR UPDATE", number)
+        row = await _visible_row(number, viewer)
+        if row["status"] != "booked":
+            raise InvalidTransition(f"A settlement that is {row['status']} cannot be reversed.", state=row["status"])
+        reversal: ledger.Entry | None = None
+        if row["ledger_entry"] is not None:
+            _, last = period_bounds(str(row["period"]))
+            reversal = await ledger.reverse(
+                _uuid(row["ledger_entry"]),
+                reason=f"Storno {number}: {text}"[:1000],
+                actor=actor.label,
+                date=max(today(), last),
+            )
+        moment = now()
+        updated = (
+            await Settlement.update(
+                {
+                    Settlement.status: "reversed",
+                    Settlement.reversal_entry: None if reversal is None else reversal.id,
+                    Settlement.reversal_reason: text,
+                    Settlement.reversed_at: moment,
+                    Settlement.version: row["version"] + 1,
+                }
+            )
+            .where((Settlement.id == row["id"]) & (Settlement.status == "booked"))
+            .returning(Settlement.id)
+        )
+        if not updated:
+            raise Conflict("The settlement was changed at the same time; read it again.")
+        await SettlementLine.update({SettlementLine.reversed: True}).where(SettlementLine.settlement == row["id"])
+        await audit.record(
+            actor,
+            action="settlement.reversed",
+            subject_type="settlement",
+            subject_id=number,
+            member_id=_uuid(row["consumer"]),
+            before={"status": "booked"},
+            after={"status": "reversed", "reversal_entry": None if reversal is None else str(reversal.id)},
+            reason=text,
+        )
+        await emit(
+            "settlement.reversed",
+            number,
+            [_uuid(row["consumer"]), _uuid(row["provider"])],
+            {"number": number, "reason": text},
+        )
+        row = await _visible_row(number, viewer)
+        return await _settlement_out(row)
+
+
+# --- documents ------------------------------------------------------------------------------------------
+
+
+async def document_parties(settlement: schemas.Settlement) -> dict[str, dict[str, Any]]:
+    """What the documents print of the provider, the consumer and the cooperative (the clearing house)."""
+    columns = (Member.code, Member.name, Member.kind, Member.state, Member.leitweg_id, Member.contact_email)
+    codes = [settlement.provider, settlement.consumer]
+    rows = await Member.select(*columns, Member.iban, Member.bic, Member.account_holder).where(
+        Member.code.is_in(codes) | (Member.kind == "cooperative")
+    )
+    by_code = {str(row["code"]): dict(row) for row in rows}
+    coop = next((dict(row) for row in rows if row["kind"] == "cooperative"), None)
+    return {
+        "provider": by_code[settlement.provider],
+        "consumer": by_code[settlement.consumer],
+        "clearing": coop or {"code": "KOPIT", "name": "KOPIT eG", "iban": None, "bic": None, "account_holder": None},
+    }

@@ -1,0 +1,111 @@
+"""Builders for settlement tests: members, offers and agreements (recorded by the coop_admin, so they may start
+in the past), usage reports, and runs through the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from marketplace.auth import Actor
+from marketplace.booking.tables import Agreement
+from marketplace.settlement import services
+from tests.booking.helpers import published_offer
+from tests.builders import bearer, member, token
+
+LEITWEG_HZD = "04011000-1234512345-06"
+RUNNER = Actor(label="tests:settlement")
+
+
+class Exchange:
+    """KOPIT, HZD (consumer, with a Leitweg-ID), KDZ-MZ and EKOM21 (providers), with tokens."""
+
+    admin: str
+    accountant: str
+    kdz_provider: str
+    ekom_provider: str
+    kdz_usage: str
+
+    @classmethod
+    async def make(cls) -> Exchange:
+        exchange = cls()
+        await member("KOPIT", iban="DE02120300000000202051")
+        await member("HZD", leitweg_id=LEITWEG_HZD, contact_email="rechnung@hzd.example")
+        await member("KDZ-MZ")
+        await member("EKOM21")
+        await member("GU-FFM")
+        exchange.admin = await token("KOPIT", "coop_admin")
+        exchange.accountant = await token("KOPIT", "coop_accountant")
+        exchange.kdz_provider = await token("KDZ-MZ", "provider")
+        exchange.ekom_provider = await token("EKOM21", "provider")
+        return exchange
+
+    def provider_token(self, code: str) -> str:
+        return {"KDZ-MZ": self.kdz_provider, "EKOM21": self.ekom_provider}[code]
+
+
+async def offer(client: httpx.AsyncClient, exchange: Exchange, provider: str = "KDZ-MZ", **terms: Any) -> str:
+    """A published offer of ``provider`` without capacity limit and minimum term."""
+    values: dict[str, Any] = {"capacity": None, "min_term_months": 0}
+    values.update(terms)
+    return await published_offer(client, exchange.provider_token(provider), **values)
+
+
+async def agreement(
+    client: httpx.AsyncClient,
+    exchange: Exchange,
+    offer_id: str,
+    *,
+    provider: str = "KDZ-MZ",
+    consumer: str = "HZD",
+    quantity: int = 1,
+    start: str,
+    end: str | None = None,
+) -> dict[str, Any]:
+    """An agreement recorded by the coop_admin (its start may lie in the past)."""
+    body: dict[str, Any] = {
+        "offer_id": offer_id,
+        "provider": provider,
+        "consumer": consumer,
+        "quantity": quantity,
+        "start_date": start,
+    }
+    if end is not None:
+        body["end_date"] = end
+    response = await client.post("/api/v1/agreements", headers=bearer(exchange.admin), json=body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def usage(
+    client: httpx.AsyncClient,
+    exchange: Exchange,
+    agreement_id: str,
+    period: str,
+    quantity: str,
+    provider: str = "KDZ-MZ",
+) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/agreements/{agreement_id}/usage",
+        headers=bearer(exchange.provider_token(provider)),
+        json={"period": period, "quantity": quantity},
+    )
+
+
+async def run(client: httpx.AsyncClient, exchange: Exchange, period: str, **headers: str) -> dict[str, Any]:
+    """Start a run through the API and expect it to finish in this request."""
+    response = await client.post(
+        "/api/v1/settlement-runs", headers={**bearer(exchange.accountant), **headers}, json={"period": period}
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def run_in_process(period: str) -> Any:
+    """Run the service function directly (as the CLI does)."""
+    result, _ = await services.run_period(period, RUNNER)
+    return result
+
+
+async def agreements_count() -> int:
+    return int(await Agreement.count())
