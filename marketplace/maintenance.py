@@ -8,6 +8,7 @@ from __future__ import annotations
 from marketplace.background import PeriodicJob
 from marketplace.booking.services import expire_due_requests, expire_ended_agreements
 from marketplace.idempotency.services import purge_expired
+from marketplace.members.passwords import purge_ended_web_sessions
 
 
 async def run_once() -> None:
@@ -15,6 +16,7 @@ async def run_once() -> None:
     await expire_due_requests()
     await expire_ended_agreements()
     await purge_expired()
+    await purge_ended_web_sessions()
 
 
 def maintenance(interval: float = 60.0) -> PeriodicJob:

@@ -32,6 +32,30 @@ SCHEMA_UI_CSP = (
     "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://cdn.jsdelivr.net; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+#: The web pages (``marketplace.web``): every asset from this origin, no inline script or style, no framing.
+WEB_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+#: Paths of the web pages and their assets.
+WEB_PATH_PREFIXES = (
+    "/anmelden",
+    "/abmelden",
+    "/passwort/",
+    "/katalog",
+    "/mein-bereich",
+    "/anfragen/",
+    "/vereinbarungen/",
+    "/anbieter",
+    "/abrechnung",
+    "/verwaltung",
+    "/static/",
+)
+
+
+def is_web_path(path: str) -> bool:
+    """True for the web pages and their assets (they get ``WEB_CSP``)."""
+    return path == "/" or path.startswith(WEB_PATH_PREFIXES)
 
 
 def configure_logging(log_format: str, level: str = "INFO") -> None:
@@ -103,7 +127,7 @@ async def stamp_response(message: Message, scope: Scope) -> None:
     headers["Referrer-Policy"] = "no-referrer"
     headers["X-Frame-Options"] = "DENY"
     is_schema_ui = path.startswith("/schema") and not path.endswith((".json", ".yaml", ".yml"))
-    headers["Content-Security-Policy"] = SCHEMA_UI_CSP if is_schema_ui else API_CSP
+    headers["Content-Security-Policy"] = SCHEMA_UI_CSP if is_schema_ui else WEB_CSP if is_web_path(path) else API_CSP
     if path.startswith(("/api/", "/health")):
         headers["Cache-Control"] = "no-store"
     started = scope["state"].get("started")

@@ -35,6 +35,8 @@ from marketplace.db import engine  # noqa: E402
 
 ON_POSTGRES = bool(TEST_DATABASE_URL)
 _counter = itertools.count()
+#: The browser of the end-to-end tests (``browser`` marker); on CI its absence fails them instead.
+CHROMIUM = "/usr/bin/chromium"
 #: Tables that the migrations fill (PostgreSQL only; SQLite copies the whole migrated file).
 _SEEDED: list[str] = []
 
@@ -52,6 +54,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (TEST_DATABASE_URL)"))
         if "redis" in item.keywords and not TEST_REDIS_URL:
             item.add_marker(pytest.mark.skip(reason="needs Redis (TEST_REDIS_URL)"))
+        if "browser" in item.keywords and not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true":
+            item.add_marker(pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"))
 
 
 async def _app_tables(db: PostgresEngine) -> list[str]:

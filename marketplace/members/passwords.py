@@ -27,7 +27,7 @@ from marketplace.auth import COOP_ROLES, Actor, Principal, Role, hash_token
 from marketplace.clock import now
 from marketplace.db import transaction
 from marketplace.errors import FieldError, Forbidden, InvalidInput, InvalidTransition, NotFound, Unauthorized
-from marketplace.members.tables import Member, PasswordLink, User
+from marketplace.members.tables import EndedWebSession, Member, PasswordLink, User
 
 #: scrypt cost: 2**15 × 8 × 128 bytes = 32 MiB of memory and some 50-100 ms per hash.
 SCRYPT_N = 2**15
@@ -55,9 +55,7 @@ def _unb64(text: str) -> bytes:
 def hash_password(password: str) -> str:
     """The storable hash of ``password`` with a fresh salt."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(
-        password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=_MAXMEM, dklen=32
-    )
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=_MAXMEM, dklen=32)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
@@ -341,3 +339,27 @@ async def session_principal(user_id: UUID, fingerprint: str, session_id: UUID) -
         roles=frozenset(Role(name) for name in row["roles"].split(",") if name),
         token_id=session_id,
     )
+
+
+async def end_web_session(session_id: UUID, user_id: UUID, lifetime: timedelta) -> None:
+    """Record a signed-out web session until its cookie would have expired anyway."""
+    moment = now()
+    async with transaction():
+        if await EndedWebSession.exists().where(EndedWebSession.session_id == session_id):
+            return
+        await EndedWebSession.insert(
+            EndedWebSession(session_id=session_id, owner=user_id, ended_at=moment, expires_at=moment + lifetime)
+        )
+
+
+async def web_session_ended(session_id: UUID) -> bool:
+    """True when the web session was signed out."""
+    return bool(await EndedWebSession.exists().where(EndedWebSession.session_id == session_id))
+
+
+async def purge_ended_web_sessions() -> int:
+    """Forget signed-out sessions whose cookies have expired; the number forgotten."""
+    rows = (
+        await EndedWebSession.delete().where(EndedWebSession.expires_at < now()).returning(EndedWebSession.session_id)
+    )
+    return len(rows)

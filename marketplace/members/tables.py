@@ -85,3 +85,12 @@ class PasswordLink(Table, tablename="password_links"):
     expires_at = Timestamptz(null=False)
     used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
+
+
+class EndedWebSession(Table, tablename="ended_web_sessions"):
+    """A web session signed out before its cookie expired; a replayed copy of the cookie is refused."""
+
+    session_id = UUID(primary_key=True)
+    owner = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    ended_at = Timestamptz(null=False)
+    expires_at = Timestamptz(null=False)
