@@ -20,5 +20,6 @@ APP_REGISTRY = AppRegistry(
         "marketplace.idempotency.piccolo_app",
         "marketplace.events.piccolo_app",
         "marketplace.booking.piccolo_app",
+        "marketplace.settlement.piccolo_app",
     ]
 )

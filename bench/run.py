@@ -1,6 +1,7 @@
 """``make bench``: the exchange's reads against a minimal Litestar endpoint, served the same way, in one run.
 
-Then the ledger export benchmark (``bench/ledger_export.py``) runs in the same ``make bench``.
+Then the ledger export benchmark (``bench/ledger_export.py``) and the settlement run benchmark
+(``bench/settlement.py``, PostgreSQL) run in the same ``make bench``.
 
 Each server runs in its own uvicorn process on a free local port (SQLite under a temporary folder, no Redis:
 the embedded mode of ``make run``). A load of N concurrent clients runs for a fixed number of requests per
@@ -147,6 +148,9 @@ async def main() -> None:
 
     await run_booking()
     ledger_export.main()
+    from bench import settlement
+
+    settlement.main()
 
 
 if __name__ == "__main__":

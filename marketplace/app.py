@@ -37,7 +37,9 @@ from marketplace.maintenance import maintenance
 from marketplace.members.controllers import MeController, MemberController, TokenController
 from marketplace.observability import RequestContextMiddleware, configure_logging, stamp_response
 from marketplace.openapi import declare_closed_inputs, declare_optional_bodies
+from marketplace.settlement.controllers import SettlementController, SettlementRunController
 from marketplace.store import Stores
+from marketplace.web import template_config, web_routers
 
 PUBLIC_PATHS = ["^/health$", "^/schema"]
 
@@ -117,6 +119,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             EventController,
             RequestController,
             AgreementController,
+            *web_routers(),
+            SettlementRunController,
+            SettlementController,
         ],
         plugins=[channels],
         middleware=[
@@ -131,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings, "stores": stores}),
         lifespan=[lifespan],
         openapi_config=openapi,
+        template_config=template_config(),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )

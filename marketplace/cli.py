@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -116,6 +118,10 @@ async def demo(tokens: bool) -> None:
         click.echo(f"  {item.role:<16} {item.member:<7} {item.token}")
     example = issued[0].token
     click.echo(f'\nTry: curl -H "Authorization: Bearer {example}" http://127.0.0.1:8000/api/v1/me')
+    sign_ins = await demo_data.set_demo_passwords()
+    click.echo("\nDemonstration sign-in, http://127.0.0.1:8000/anmelden (new passwords on every run):")
+    for sign_in in sign_ins:
+        click.echo(f"  {sign_in.role:<16} {sign_in.member:<7} {sign_in.email:<36} {sign_in.password}")
 
 
 @main.group()
@@ -204,6 +210,50 @@ async def token_create(member_code: str, roles: str, name: str) -> None:
 _PERIOD_PATTERN = r"^[12]\d{3}-(0[1-9]|1[0-2])$"
 
 
+@main.group()
+def agreement() -> None:
+    """Agreements between members."""
+
+
+@agreement.command("import")
+@click.option("--offer", "offer_id", required=True, type=click.UUID, help="The offer's id")
+@click.option("--provider", required=True, help="Provider member code")
+@click.option("--consumer", required=True, help="Consumer member code")
+@click.option("--quantity", required=True, type=click.IntRange(min=1))
+@click.option("--start", "start_date", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--end", "end_date", default=None, type=click.DateTime(formats=["%Y-%m-%d"]))
+@async_command
+async def agreement_import(
+    offer_id: uuid.UUID,
+    provider: str,
+    consumer: str,
+    quantity: int,
+    start_date: datetime,
+    end_date: datetime | None,
+) -> None:
+    """Record an agreement made by letter before the exchange existed (the start may lie in the past)."""
+    from marketplace.booking import services
+    from marketplace.booking.schemas import AgreementImport
+
+    try:
+        data = msgspec.convert(
+            {
+                "offer_id": offer_id,
+                "provider": provider,
+                "consumer": consumer,
+                "quantity": quantity,
+                "start_date": start_date.date(),
+                "end_date": end_date.date() if end_date else None,
+            },
+            AgreementImport,
+        )
+    except msgspec.ValidationError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    created = await services.import_agreement(data, _actor())
+    parties = f"{created.provider} → {created.consumer}"
+    click.echo(f"recorded {created.reference}: {parties}, {created.quantity} × {created.offer_title}")
+
+
 def _ledger_dir(value: str | None) -> str:
     from marketplace.config import load_settings
 
@@ -284,6 +334,40 @@ async def ledger_close(period: str) -> None:
     except ledger.LedgerError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"period {closed.period} is closed: {closed.entry_count} entries, sha256 {closed.file_sha256}")
+
+
+# --- settlement -----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--period", required=True, help="The month to settle, YYYY-MM (it must have ended).")
+@async_command
+async def settle(period: str) -> None:
+    """Settle a month: charge every agreement that ran in it once, book the settlements into the ledger."""
+    import re
+
+    import ledger
+    from marketplace.settlement import services
+
+    if not re.fullmatch(_PERIOD_PATTERN, period):
+        raise click.BadParameter(f"{period!r} is not a month; give YYYY-MM, e.g. 2026-11", param_hint="--period")
+    try:
+        run, _ = await services.run_period(period, _actor())
+    except ledger.LedgerError as exc:
+        raise click.ClickException(exc.message) from exc
+    counts, totals = run.counts, run.totals
+    click.echo(
+        f"settlement run {run.id} for {run.period}: {run.status}; {counts.settlements} settlements, "
+        f"{counts.charged} of {counts.agreements} agreements charged ({counts.already_charged} already charged, "
+        f"{counts.not_due} not due, {counts.missing_usage} without usage report)"
+    )
+    click.echo(f"net {totals.net} EUR, tax {totals.tax} EUR, gross {totals.gross} EUR, fee {totals.fee} EUR")
+    for missing in run.missing_usage:
+        click.echo(f"  missing usage: {missing.reference} ({missing.provider} -> {missing.consumer})")
+    for error in run.errors:
+        click.echo(f"  NOT BOOKED: {error.provider} -> {error.consumer}: {error.detail}", err=True)
+    if run.status != "done":
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@ ones are revoked, since a token can be shown only once).
 
 from __future__ import annotations
 
+import secrets
+
 import msgspec
 
 from marketplace.auth import Actor, Role
 from marketplace.errors import Conflict
-from marketplace.members import services
+from marketplace.members import passwords, services
 from marketplace.members.schemas import MemberCreate
 from marketplace.members.tables import Member
 
@@ -78,6 +80,20 @@ USERS = [
 ]
 
 
+class DemoSignIn(msgspec.Struct):
+    """A demonstration user's sign-in for the web pages."""
+
+    role: Role
+    member: str
+    email: str
+    password: str
+
+
+def demo_password() -> str:
+    """A fresh password in the style of ``Demo-2026!``: easy to type, new on every run."""
+    return f"Demo-{secrets.randbelow(1_000_000):06d}!"
+
+
 class DemoToken(msgspec.Struct):
     """A demonstration user's fresh token."""
 
@@ -110,6 +126,17 @@ async def issue_demo_tokens() -> list[DemoToken]:
         created = await services.issue_token(member, frozenset({role}), DEMO_ACTOR, name=DEMO_TOKEN_NAME, email=email)
         tokens.append(DemoToken(role=role, member=member, email=email, token=created.token))
     return tokens
+
+
+async def set_demo_passwords() -> list[DemoSignIn]:
+    """Give each demonstration user a new password (ending its web sessions) and answer them."""
+    sign_ins = []
+    for role, member, email, name in USERS:
+        user = await services.ensure_user(member, frozenset({role}), DEMO_ACTOR, email=email, name=name)
+        password = demo_password()
+        await passwords.set_password(user["id"], password, DEMO_ACTOR)
+        sign_ins.append(DemoSignIn(role=role, member=member, email=email, password=password))
+    return sign_ins
 
 
 # --- the demonstration catalogue ------------------------------------------------------------------------

@@ -179,3 +179,50 @@ async def test_an_agreement_past_its_end_date_is_expired() -> None:
     assert await expire_ended_agreements() == 1
     rows = await Agreement.select(Agreement.status)
     assert [row["status"] for row in rows] == ["expired"]
+
+
+async def test_the_cli_records_an_existing_agreement() -> None:
+    from tests.test_cli import run_cli
+
+    parties = await Parties.make()
+    async with running_app() as client:
+        offer_id = await published_offer(client, parties.provider)
+    code, stdout, stderr = await run_cli(
+        "agreement", "import", "--offer", offer_id, "--provider", "KDZ-MZ", "--consumer", "HZD",
+        "--quantity", "2", "--start", "2024-03-01",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert f"AGR-{today().year}-000001" in stdout
+    row = await Agreement.select(Agreement.imported, Agreement.start_date).first()
+    assert row is not None
+    assert row["imported"] is True
+
+
+async def test_the_cli_refuses_an_import_for_the_wrong_provider() -> None:
+    from tests.test_cli import run_cli
+
+    parties = await Parties.make()
+    await token("EKOM21", "buyer")
+    async with running_app() as client:
+        offer_id = await published_offer(client, parties.provider)
+    code, _, stderr = await run_cli(
+        "agreement", "import", "--offer", offer_id, "--provider", "EKOM21", "--consumer", "HZD",
+        "--quantity", "1", "--start", "2024-03-01",
+    )  # fmt: skip
+    assert code == 1
+    assert "provider" in stderr
+    assert "Traceback" not in stderr
+
+
+async def test_agreements_page_newest_first_with_a_cursor() -> None:
+    parties = await Parties.make()
+    async with running_app() as client:
+        offer_id = await published_offer(client, parties.provider)
+        made = [(await agreement(client, parties, offer_id))["reference"] for _ in range(3)]
+        first = await client.get("/api/v1/agreements?limit=2", headers=bearer(parties.buyer))
+        second = await client.get(
+            f"/api/v1/agreements?limit=2&cursor={first.json()['next_cursor']}", headers=bearer(parties.buyer)
+        )
+    seen = [item["reference"] for item in first.json()["items"] + second.json()["items"]]
+    assert seen == list(reversed(made))
+    assert second.json()["next_cursor"] is None
