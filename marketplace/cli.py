@@ -117,9 +117,10 @@ async def demo(tokens: bool) -> None:
     for item in issued:
         click.echo(f"  {item.role:<16} {item.member:<7} {item.token}")
     example = issued[0].token
-    click.echo(f'\nTry: curl -H "Authorization: Bearer {example}" http://127.0.0.1:8000/api/v1/me')
+    base = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+    click.echo(f'\nTry: curl -H "Authorization: Bearer {example}" {base}/api/v1/me')
     sign_ins = await demo_data.set_demo_passwords()
-    click.echo("\nDemonstration sign-in, http://127.0.0.1:8000/anmelden (new passwords on every run):")
+    click.echo(f"\nDemonstration sign-in, {base}/anmelden (new passwords on every run):")
     for sign_in in sign_ins:
         click.echo(f"  {sign_in.role:<16} {sign_in.member:<7} {sign_in.email:<36} {sign_in.password}")
 
