@@ -21,5 +21,6 @@ APP_REGISTRY = AppRegistry(
         "marketplace.events.piccolo_app",
         "marketplace.booking.piccolo_app",
         "marketplace.settlement.piccolo_app",
+        "marketplace.reconciliation.piccolo_app",
     ]
 )

@@ -37,6 +37,7 @@ from marketplace.maintenance import maintenance
 from marketplace.members.controllers import MeController, MemberController, TokenController
 from marketplace.observability import RequestContextMiddleware, configure_logging, stamp_response
 from marketplace.openapi import declare_closed_inputs, declare_optional_bodies
+from marketplace.reconciliation.controllers import BankStatementController, OpenItemController
 from marketplace.settlement.controllers import SettlementController, SettlementRunController
 from marketplace.store import Stores
 from marketplace.web import template_config, web_routers
@@ -122,6 +123,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *web_routers(),
             SettlementRunController,
             SettlementController,
+            BankStatementController,
+            OpenItemController,
         ],
         plugins=[channels],
         middleware=[

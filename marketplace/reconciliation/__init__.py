@@ -1,0 +1,1 @@
+"""Reconciliation: bank statement import, matching of payments and payouts to settlements, open items."""

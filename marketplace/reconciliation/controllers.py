@@ -1,0 +1,109 @@
+"""HTTP endpoints of reconciliation: bank statements, manual assignment, open items. Thin, as everywhere."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from marketplace.auth import Actor, Principal, Role, requires
+from marketplace.errors import AUTHENTICATED, FieldError, InvalidInput, problems
+from marketplace.idempotency.params import IdempotencyKeyHeader
+from marketplace.idempotency.services import fingerprint, run_once
+from marketplace.pagination import DEFAULT_LIMIT, Cursor, Limit
+from marketplace.reconciliation import parsing, schemas, services
+
+#: Who reads bank statements: the cooperative's roles.
+STATEMENT_READERS = (Role.coop_admin, Role.coop_accountant, Role.auditor)
+#: Who reads open items: the cooperative's roles all of them, a member's accountant its member's.
+OPEN_ITEM_READERS = (Role.coop_admin, Role.coop_accountant, Role.auditor, Role.accountant)
+
+MemberFilter = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=r"^[A-Z][A-Z0-9-]{0,31}$",
+        max_length=32,
+        description="Open items of this member; a member's accountant may give only its own.",
+    ),
+]
+AsOf = Annotated[date | None, QueryParameter(description="The day the items are aged at (default: today).")]
+
+
+class BankStatementController(Controller):
+    """Bank statements: import (camt.053 or CSV), list with unmatched lines, assign a line by hand."""
+
+    path = "/api/v1/bank-statements"
+    tags = ["reconciliation"]
+
+    @post(
+        operation_id="importBankStatement",
+        guards=[requires(Role.coop_accountant)],
+        status_code=HTTP_201_CREATED,
+        responses=problems(*AUTHENTICATED, 409),
+        request_max_body_size=parsing.MAX_FILE_BYTES + 64 * 1024,
+    )
+    async def import_statement(
+        self,
+        request: Request[Principal, Any, Any],
+        data: MultipartBody[schemas.StatementUpload],
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[schemas.ImportResult]:
+        """Import a camt.053 or CSV statement: new lines stored, matched and booked; all or nothing."""
+        upload = data.file
+        if not hasattr(upload, "read"):
+            raise InvalidInput("The field 'file' must be a file.", errors=[FieldError(field="file", message="a file")])
+        content = await upload.read()
+        return await run_once(
+            request.user,
+            idempotency_key,
+            fingerprint("POST", request.url.path, hashlib.sha256(content).hexdigest()),
+            lambda: services.import_statement(content, Actor.of(request.user)),
+            status_code=HTTP_201_CREATED,
+        )
+
+    @get(operation_id="listBankStatements", guards=[requires(*STATEMENT_READERS)], responses=problems(*AUTHENTICATED))
+    async def list_statements(self, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> schemas.StatementPage:
+        """Imported statements, newest first, with their balances and the lines whose money is not yet assigned."""
+        return await services.list_statements(limit=limit, cursor=cursor)
+
+    @post(
+        "/lines/{line_id:uuid}/assign",
+        operation_id="assignBankLine",
+        guards=[requires(Role.coop_accountant)],
+        status_code=HTTP_200_OK,
+        responses=problems(*AUTHENTICATED, 404, 409),
+    )
+    async def assign(
+        self,
+        request: Request[Principal, Any, Any],
+        line_id: FromPath[UUID],
+        data: JSONBody[schemas.AssignCreate],
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[schemas.BankLine]:
+        """Assign a line's unallocated money to a settlement (the consumer's side, or the provider's for a payout)."""
+        return await run_once(
+            request.user,
+            idempotency_key,
+            fingerprint("POST", request.url.path, data),
+            lambda: services.assign_line(line_id, data, Actor.of(request.user)),
+            status_code=HTTP_200_OK,
+        )
+
+
+class OpenItemController(Controller):
+    """Open items: receivables not yet paid and payables not yet paid out, by age."""
+
+    path = "/api/v1/open-items"
+    tags = ["reconciliation"]
+
+    @get(operation_id="listOpenItems", guards=[requires(*OPEN_ITEM_READERS)], responses=problems(*AUTHENTICATED, 404))
+    async def open_items(
+        self, request: Request[Principal, Any, Any], member: MemberFilter = None, as_of: AsOf = None
+    ) -> schemas.OpenItems:
+        """Open receivables and payables with age buckets 0–30, 31–60, 61–90 and over 90 days."""
+        return await services.open_items(request.user, member=member, as_of=as_of)
