@@ -146,3 +146,18 @@ async def test_a_nul_character_in_a_query_answers_400() -> None:
     async with running_app() as client:
         response = await client.get("/api/v1/audit-events?action=a%00b", headers=bearer(value))
     assert_problem(response, 400)
+
+
+async def test_an_unknown_query_parameter_answers_400() -> None:
+    value = await token("HZD", "buyer")
+    async with running_app() as client:
+        response = await client.get("/api/v1/members?categroy=hosting", headers=bearer(value))
+    body = assert_problem(response, 400)
+    assert "categroy" in body["detail"]
+
+
+async def test_declared_query_parameters_are_accepted() -> None:
+    value = await token("HZD", "buyer")
+    async with running_app() as client:
+        response = await client.get("/api/v1/members?limit=5", headers=bearer(value))
+    assert response.status_code == 200
