@@ -22,7 +22,6 @@ import datetime as dt
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,8 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from bench.child import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRIES = int(os.environ.get("BENCH_LEDGER_ENTRIES", "100000"))
@@ -233,18 +234,7 @@ def child(mode: str, argument: str) -> None:
 
 
 def _run_child(env: dict[str, str], mode: str, argument: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.ledger_export", mode, argument],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{mode} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_child("bench.ledger_export", env, mode, argument)
 
 
 def main() -> None:

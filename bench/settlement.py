@@ -24,7 +24,6 @@ import datetime as dt
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 import uuid
@@ -32,6 +31,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from bench.child import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 AGREEMENTS = int(os.environ.get("BENCH_SETTLEMENT_AGREEMENTS", "10000"))
@@ -239,18 +240,7 @@ def child(mode: str, url: str) -> None:
 
 
 def _run_child(env: dict[str, str], mode: str, url: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.settlement", mode, url],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{mode} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_child("bench.settlement", env, mode, url)
 
 
 async def _admin(statement: str) -> None:
