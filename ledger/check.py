@@ -7,6 +7,7 @@ value the printer would mangle (pitfalls.md) shows up as a difference, not as a 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from beancount.core import data
 
 from ledger.errors import ExportError, InvalidEntry
 from ledger.models import Account, Entry
-from ledger.render import close_text, entry_text, quote, timestamp
+from ledger.render import close_text, entry_text, format_cents, quote, timestamp
 
 
 def _messages(errors: Iterable[object]) -> str:
@@ -81,6 +82,52 @@ def _compare(entry: Entry, parsed: data.Transaction) -> None:
         raise InvalidEntry(
             f"Beancount reads the entry differently ({', '.join(differences)}): {quote(entry.narration)}"
         )
+
+
+OPENING_EQUITY = "Equity:Opening-Balances"
+
+
+def opening_text(day: dt.date, period: str, balances: dict[tuple[str, str], int], accounts: Iterable[Account]) -> str:
+    """A transaction that carries ``balances`` (cents by account and currency) into a period, for checking only.
+
+    Accounts not open on ``day`` (closed with a balance) are carried by the equity account, so the transaction
+    balances whatever happened before.
+    """
+    open_on_day = {a.name for a in accounts if a.opened_on <= day and (a.closed_on is None or a.closed_on > day)}
+    legs: list[str] = []
+    carried: dict[str, int] = {}
+    for (account, currency), cents in sorted(balances.items()):
+        if cents and account in open_on_day:
+            legs.append(f"  {account}  {format_cents(cents)} {currency}\n")
+            carried[currency] = carried.get(currency, 0) + cents
+    legs.extend(
+        f"  {OPENING_EQUITY}  {format_cents(-cents)} {currency}\n"
+        for currency, cents in sorted(carried.items())
+        if cents
+    )
+    if not legs:
+        return ""
+    return f'{day.isoformat()} * "Balances carried into {period} (export check only)"\n' + "".join(legs)
+
+
+def check_period(staging: Path, header: str, relative: str, opening: str) -> int:
+    """Load one period's file on its own: the accounts' directives, the balances carried in, and the file.
+
+    Memory stays bounded by the largest period, however long the journal (pitfalls.md: a year of entries
+    should validate on its own).
+    """
+    check = staging / f".check-{Path(relative).stem}.beancount"
+    check.write_text(
+        header + f"1900-01-01 open {OPENING_EQUITY}\n\n" + opening + f"\ninclude {quote(relative)}\n",
+        encoding="utf-8",
+    )
+    try:
+        directives, errors, _ = loader.load_file(str(check))
+    finally:
+        check.unlink(missing_ok=True)
+    if errors:
+        raise ExportError(f"Beancount refuses the export of {Path(relative).stem}: {_messages(errors[:5])}")
+    return len(directives)
 
 
 def check_file(main: Path) -> int:

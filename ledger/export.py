@@ -9,6 +9,7 @@ byte-identical files; a closed period's file must hash to what was frozen when i
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import fcntl
 import hashlib
 import os
@@ -22,7 +23,7 @@ from typing import IO
 
 from ledger import rules
 from ledger.accounts import list_accounts, member_accounts
-from ledger.check import check_file
+from ledger.check import check_file, check_period, opening_text
 from ledger.db import EXPORT_LOCK, engine, is_postgres, lock
 from ledger.errors import ExportError
 from ledger.models import ClosedPeriod
@@ -122,6 +123,9 @@ async def export(directory: Path | str, *, member: str | None = None, batch_size
             used: set[str] = set(own or ())
             count = 0
             current: _PeriodFile | None = None
+            # Running balances, and their value at the start of each period: each file is checked on its own.
+            balances: dict[tuple[str, str], int] = {}
+            openings: dict[str, dict[tuple[str, str], int]] = {}
             async for batch in entries(
                 accounts=sorted(own) if own is not None else None, max_number=snapshot, batch_size=batch_size
             ):
@@ -135,8 +139,12 @@ async def export(directory: Path | str, *, member: str | None = None, batch_size
                             current.finish(closed.get(current.period), own)
                         current = _PeriodFile(staging, period)
                         written.append(current.relative)
+                        openings[current.relative] = {key: cents for key, cents in balances.items() if cents}
                     chunk.append(entry_text(entry) + "\n")
-                    used.update(posting.account for posting in entry.postings)
+                    for posting in entry.postings:
+                        used.add(posting.account)
+                        key = (posting.account, posting.currency)
+                        balances[key] = balances.get(key, 0) + posting.cents
                     count += 1
                 if current is not None:
                     current.write("".join(chunk))
@@ -147,7 +155,13 @@ async def export(directory: Path | str, *, member: str | None = None, batch_size
             (staging / MAIN).write_text(main_text(title, shown, written), encoding="utf-8")
             with (staging / MAIN).open("rb") as handle:
                 os.fsync(handle.fileno())
-            await asyncio.to_thread(check_file, staging / MAIN)
+            header = main_text(title, shown, [])
+            if not written:
+                await asyncio.to_thread(check_file, staging / MAIN)
+            for relative in written:
+                day = rules.period(Path(relative).stem)[0] - dt.timedelta(days=1)
+                opening = opening_text(day, Path(relative).stem, openings[relative], shown)
+                await asyncio.to_thread(check_period, staging, header, relative, opening)
             for relative in written:
                 (target / relative).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(staging / relative, target / relative)
