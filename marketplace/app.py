@@ -37,7 +37,7 @@ from marketplace.maintenance import maintenance
 from marketplace.members.controllers import MeController, MemberController, TokenController
 from marketplace.observability import RequestContextMiddleware, configure_logging, stamp_response
 from marketplace.openapi import declare_closed_inputs, declare_optional_bodies
-from marketplace.reconciliation.controllers import BankStatementController, OpenItemController
+from marketplace.reconciliation.controllers import BankStatementController, NettingRunController, OpenItemController
 from marketplace.settlement.controllers import SettlementController, SettlementRunController
 from marketplace.store import Stores
 from marketplace.web import template_config, web_routers
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SettlementController,
             BankStatementController,
             OpenItemController,
+            NettingRunController,
         ],
         plugins=[channels],
         middleware=[

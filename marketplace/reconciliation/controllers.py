@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -16,7 +17,7 @@ from marketplace.errors import AUTHENTICATED, FieldError, InvalidInput, problems
 from marketplace.idempotency.params import IdempotencyKeyHeader
 from marketplace.idempotency.services import fingerprint, run_once
 from marketplace.pagination import DEFAULT_LIMIT, Cursor, Limit
-from marketplace.reconciliation import parsing, schemas, services
+from marketplace.reconciliation import netting, parsing, schemas, sepa, services
 
 #: Who reads bank statements: the cooperative's roles.
 STATEMENT_READERS = (Role.coop_admin, Role.coop_accountant, Role.auditor)
@@ -107,3 +108,54 @@ class OpenItemController(Controller):
     ) -> schemas.OpenItems:
         """Open receivables and payables with age buckets 0–30, 31–60, 61–90 and over 90 days."""
         return await services.open_items(request.user, member=member, as_of=as_of)
+
+
+PAYMENTS_RESPONSE = ResponseSpec(
+    data_container=bytes,
+    media_type=sepa.MEDIA_TYPE,
+    description="A SEPA credit transfer file (pain.001.001.09) from the clearing account, one transfer per payee.",
+)
+
+
+class NettingRunController(Controller):
+    """Netting runs: offset members' payables against their receivables, propose payouts, export them as SEPA."""
+
+    path = "/api/v1/netting-runs"
+    tags = ["reconciliation"]
+
+    @post(
+        operation_id="startNettingRun",
+        guards=[requires(Role.coop_accountant)],
+        status_code=HTTP_201_CREATED,
+        responses=problems(*AUTHENTICATED, 409),
+    )
+    async def create(
+        self,
+        request: Request[Principal, Any, Any],
+        data: JSONBody[netting.NettingRunCreate],
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[netting.NettingRunOut]:
+        """Net every member's open items as of a day (booked), and propose the fewest payouts to providers."""
+        return await run_once(
+            request.user,
+            idempotency_key,
+            fingerprint("POST", request.url.path, data),
+            lambda: netting.create_run(data, Actor.of(request.user)),
+            status_code=HTTP_201_CREATED,
+        )
+
+    @get(
+        "/{run_id:uuid}/payments.xml",
+        operation_id="getNettingRunPayments",
+        guards=[requires(Role.coop_admin, Role.coop_accountant, Role.auditor)],
+        media_type=sepa.MEDIA_TYPE,
+        responses={**problems(*AUTHENTICATED, 404, 409), 200: PAYMENTS_RESPONSE},
+    )
+    async def payments(self, run_id: FromPath[UUID]) -> Response[bytes]:
+        """The run's payouts as a SEPA pain.001 file; payees without valid bank details are left out."""
+        content = await sepa.payments_xml(run_id)
+        return Response(
+            content,
+            media_type=sepa.MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="netting-{run_id}.xml"'},
+        )

@@ -8,6 +8,7 @@ from piccolo.columns import UUID, BigInt, Date, ForeignKey, Integer, Text, Times
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
+from marketplace.members.tables import Member
 from marketplace.settlement.tables import Settlement
 
 
@@ -89,3 +90,40 @@ class SettlementPayment(Table, tablename="settlement_payments"):
     paid_out_cents = BigInt(null=False, default=0)
     payout_status = Varchar(length=16, choices=Status, null=False)
     updated_at = Timestamptz(null=False)
+
+
+class NettingRun(Table, tablename="netting_runs"):
+    """One netting of the open items as of a day, with the payees that could not be paid (``errors``, JSON)."""
+
+    id = UUID(primary_key=True)
+    as_of = Date(null=False)
+    errors = Text(null=False, default="[]")
+    created_by = Varchar(length=254, null=False)
+    created_at = Timestamptz(null=False)
+
+
+class NettingOffset(Table, tablename="netting_offsets"):
+    """A member's receivables and payables offset against each other, booked as one ledger entry."""
+
+    id = UUID(primary_key=True)
+    run = ForeignKey(NettingRun, null=False, on_delete=OnDelete.restrict)
+    member = ForeignKey(Member, null=False, on_delete=OnDelete.restrict)
+    receivable_cents = BigInt(null=False)
+    payable_cents = BigInt(null=False)
+    amount_cents = BigInt(null=False)
+    settlements = Text(null=False)
+    ledger_entry = UUID(null=False)
+
+
+class NettingPayout(Table, tablename="netting_payouts"):
+    """One transfer proposed to a provider for what is still owed to it after netting."""
+
+    id = UUID(primary_key=True)
+    run = ForeignKey(NettingRun, null=False, on_delete=OnDelete.restrict)
+    member = ForeignKey(Member, null=False, on_delete=OnDelete.restrict)
+    amount_cents = BigInt(null=False)
+    settlements = Text(null=False)
+    end_to_end_id = Varchar(length=35, null=False)
+    remittance = Varchar(length=140, null=False)
+    status = Varchar(length=16, null=False)
+    created_at = Timestamptz(null=False)
