@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 from piccolo.engine.base import Engine
@@ -81,3 +82,8 @@ async def prepare_database() -> None:
 def is_integrity_error(exc: BaseException) -> bool:
     """True for a unique, foreign-key or check violation of either driver."""
     return isinstance(exc, INTEGRITY_ERRORS)
+
+
+def as_uuid(value: Any) -> UUID:
+    """A UUID column's value as a ``UUID`` (SQLite rows may hand back text)."""
+    return value if isinstance(value, UUID) else UUID(str(value))

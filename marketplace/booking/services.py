@@ -27,6 +27,7 @@ from marketplace.db import is_postgres, transaction
 from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound
 from marketplace.events.services import emit
 from marketplace.members.tables import Member
+from marketplace.money import CENT
 from marketplace.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 #: Request life cycle: command → (state it must be in, state it goes to).
@@ -38,7 +39,6 @@ REQUEST_TRANSITIONS: dict[str, tuple[str, str]] = {
 }
 #: Agreement states that occupy capacity (a terminated agreement runs until its end date).
 RUNNING = ("active", "terminated")
-CENT = Decimal("0.01")
 MILLI = Decimal("0.001")
 
 

@@ -20,9 +20,10 @@ from marketplace.auth import Actor, Principal
 from marketplace.catalogue import schemas, search
 from marketplace.catalogue.tables import Category, Offer, OfferVersion
 from marketplace.clock import now
-from marketplace.db import transaction
+from marketplace.db import as_uuid, transaction
 from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound, PreconditionFailed
 from marketplace.members.tables import Member
+from marketplace.money import from_cents
 from marketplace.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 CURRENCY = "EUR"
@@ -88,11 +89,6 @@ def to_cents(value: Decimal, field: str = "unit_price") -> int:
     return int(cents)
 
 
-def from_cents(cents: int) -> Decimal:
-    """Euros with exactly two places (``12345`` → ``Decimal('123.45')``)."""
-    return Decimal(int(cents)).scaleb(-2)
-
-
 def parse_price(text: str, field: str = "max_price") -> int:
     """Cents of a decimal string given in a query (``"129.5"`` → ``12950``)."""
     try:
@@ -107,10 +103,6 @@ def parse_price(text: str, field: str = "max_price") -> int:
 # --- rows to answers ------------------------------------------------------------------------------------
 
 
-def _uuid(value: Any) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
-
-
 def _time(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value
@@ -123,8 +115,8 @@ def _version_out(row: dict[str, Any], prefix: str = "") -> schemas.OfferVersion:
         return row[prefix + key]
 
     return schemas.OfferVersion(
-        id=_uuid(get("id")),
-        offer_id=_uuid(get("offer")),
+        id=as_uuid(get("id")),
+        offer_id=as_uuid(get("offer")),
         number=int(get("number")),
         unit=get("unit"),
         unit_price=from_cents(get("unit_price_cents")),
@@ -141,9 +133,9 @@ def _version_out(row: dict[str, Any], prefix: str = "") -> schemas.OfferVersion:
 
 def _offer_out(row: dict[str, Any], version: schemas.OfferVersion) -> schemas.Offer:
     return schemas.Offer(
-        id=_uuid(row["id"]),
+        id=as_uuid(row["id"]),
         provider=row["provider_code"],
-        provider_id=_uuid(row["provider"]),
+        provider_id=as_uuid(row["provider"]),
         category=row["category"],
         title=row["title"],
         description=row["description"],

@@ -32,11 +32,11 @@ from marketplace.audit import services as audit
 from marketplace.auth import Actor
 from marketplace.booking.calendar import period_bounds
 from marketplace.clock import now, today
-from marketplace.db import transaction
+from marketplace.db import as_uuid, transaction
 from marketplace.errors import FieldError, InvalidInput, NotFound
 from marketplace.members.identifiers import bic_error, iban_error, normalise_iban
 from marketplace.members.tables import Member
-from marketplace.reconciliation.services import _add_paid, _Payment, _payment, _uuid, money
+from marketplace.reconciliation.services import _add_paid, _Payment, _payment, money
 from marketplace.reconciliation.tables import NettingOffset, NettingPayout, NettingRun
 from marketplace.settlement.pricing import from_cents
 from marketplace.settlement.schemas import Money
@@ -133,7 +133,7 @@ async def _members(ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
     rows = await Member.select(
         Member.id, Member.code, Member.name, Member.iban, Member.bic, Member.account_holder
     ).where(Member.id.is_in(list(set(ids))))
-    return {_uuid(row["id"]): dict(row) for row in rows}
+    return {as_uuid(row["id"]): dict(row) for row in rows}
 
 
 async def _due_settlements(as_of: date) -> list[dict[str, Any]]:
@@ -143,14 +143,14 @@ async def _due_settlements(as_of: date) -> list[dict[str, Any]]:
 
 async def _locked(settlements: list[dict[str, Any]]) -> dict[UUID, _Payment]:
     """The payment state of every settlement, locked until the transaction ends (lowest number first)."""
-    return {_uuid(row["id"]): await _payment(row) for row in settlements}
+    return {as_uuid(row["id"]): await _payment(row) for row in settlements}
 
 
 async def _offset(
     run_id: UUID, member: dict[str, Any], payments: dict[UUID, _Payment], amount: int, as_of: date, actor: Actor
 ) -> tuple[list[str], ledger.Entry]:
     """Allocate ``amount`` to the member's open receivables and payables (lowest number first) and book it."""
-    member_id = _uuid(member["id"])
+    member_id = as_uuid(member["id"])
     touched: list[str] = []
     for side in ("consumer", "provider"):
         rest = amount
@@ -267,8 +267,8 @@ async def payouts_of(run_id: UUID) -> tuple[dict[str, Any], list[tuple[dict[str,
     if run is None:
         raise NotFound("There is no such netting run.")
     rows = [dict(row) for row in await NettingPayout.select().where(NettingPayout.run == run_id)]
-    members = await _members([_uuid(row["member"]) for row in rows])
-    pairs = [(row, members[_uuid(row["member"])]) for row in rows]
+    members = await _members([as_uuid(row["member"]) for row in rows])
+    pairs = [(row, members[as_uuid(row["member"])]) for row in rows]
     return dict(run), sorted(pairs, key=lambda pair: str(pair[1]["code"]))
 
 
@@ -280,12 +280,12 @@ async def get_run(run_id: UUID) -> NettingRunOut:
     offsets = sorted(
         (
             Offset(
-                member=codes[_uuid(row["member"])],
+                member=codes[as_uuid(row["member"])],
                 receivable=money(int(row["receivable_cents"])),
                 payable=money(int(row["payable_cents"])),
                 amount=money(int(row["amount_cents"])),
                 settlements=[n for n in str(row["settlements"]).split(",") if n],
-                ledger_entry_id=_uuid(row["ledger_entry"]),
+                ledger_entry_id=as_uuid(row["ledger_entry"]),
             )
             for row in offset_rows
         ),
@@ -293,7 +293,7 @@ async def get_run(run_id: UUID) -> NettingRunOut:
     )
     out_payouts = [
         Payout(
-            id=_uuid(row["id"]),
+            id=as_uuid(row["id"]),
             member=str(member["code"]),
             amount=money(int(row["amount_cents"])),
             settlements=str(row["settlements"]).split(","),

@@ -25,7 +25,7 @@ from marketplace.audit import services as audit
 from marketplace.auth import Actor, Principal
 from marketplace.booking.calendar import period_bounds
 from marketplace.clock import now, today
-from marketplace.db import is_postgres, transaction
+from marketplace.db import as_uuid, is_postgres, transaction
 from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound
 from marketplace.members.tables import Member
 from marketplace.pagination import InvalidCursor, decode_cursor, encode_cursor
@@ -47,10 +47,6 @@ BUCKETS: tuple[tuple[schemas.Bucket, int | None], ...] = (
 def money(value: int) -> str:
     """Cents as the API writes money: ``"81.43"``, ``"-12.00"``."""
     return f"{from_cents(value):f}"
-
-
-def _uuid(value: Any) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 def _status(paid: int, due: int) -> schemas.PaymentStatus:
@@ -98,7 +94,7 @@ class _Payment:
 
 async def _payment(settlement: dict[str, Any]) -> _Payment:
     """The payment row of a booked settlement (created if missing), locked until the transaction ends."""
-    settlement_id = _uuid(settlement["id"])
+    settlement_id = as_uuid(settlement["id"])
     await SettlementPayment.raw(
         "INSERT INTO settlement_payments (settlement, paid_cents, payment_status, paid_out_cents, payout_status, "
         "updated_at) VALUES ({}, 0, 'open', 0, 'open', {}) ON CONFLICT (settlement) DO NOTHING",
@@ -114,8 +110,8 @@ async def _payment(settlement: dict[str, Any]) -> _Payment:
         settlement_id=settlement_id,
         number=str(settlement["number"]),
         period=str(settlement["period"]),
-        consumer=_uuid(settlement["consumer"]),
-        provider=_uuid(settlement["provider"]),
+        consumer=as_uuid(settlement["consumer"]),
+        provider=as_uuid(settlement["provider"]),
         due=gross,
         payout_due=gross - fee,
         paid=int(rows[0]["paid_cents"]),
@@ -156,7 +152,7 @@ async def _codes(ids: list[UUID]) -> dict[UUID, str]:
     if not ids:
         return {}
     rows = await Member.select(Member.id, Member.code).where(Member.id.is_in(list(set(ids))))
-    return {_uuid(row["id"]): str(row["code"]) for row in rows}
+    return {as_uuid(row["id"]): str(row["code"]) for row in rows}
 
 
 # --- matching -------------------------------------------------------------------------------------------
@@ -208,13 +204,13 @@ async def _by_amount_and_iban(line: parsing.ParsedLine) -> list[_Match]:
         .order_by(Settlement.number)
     )
     paid = {
-        _uuid(row["settlement"]): int(row["paid_cents"])
+        as_uuid(row["settlement"]): int(row["paid_cents"])
         for row in await SettlementPayment.select(SettlementPayment.settlement, SettlementPayment.paid_cents).where(
             SettlementPayment.settlement.is_in([row["id"] for row in settlements] or [uuid.uuid4()])
         )
     }
     for settlement in settlements:
-        if int(settlement["gross_cents"]) - paid.get(_uuid(settlement["id"]), 0) == line.amount_cents:
+        if int(settlement["gross_cents"]) - paid.get(as_uuid(settlement["id"]), 0) == line.amount_cents:
             payment = await _payment(dict(settlement))
             if payment.remaining("consumer") == line.amount_cents:
                 return [_Match(payment, "consumer", "amount_and_iban", line.amount_cents)]
@@ -322,7 +318,7 @@ async def _statement_row(statement: parsing.ParsedStatement, actor: Actor) -> tu
         .first()
     )
     if found is not None:
-        return _uuid(found["id"]), False
+        return as_uuid(found["id"]), False
     statement_id = uuid.uuid4()
     await BankStatement.insert(
         BankStatement(
@@ -415,7 +411,7 @@ async def _statement_rows(ids: list[UUID]) -> list[dict[str, Any]]:
         return []
     rows = await BankStatement.select().where(BankStatement.id.is_in(ids))
     order = {statement_id: index for index, statement_id in enumerate(ids)}
-    return sorted((dict(row) for row in rows), key=lambda row: order[_uuid(row["id"])])
+    return sorted((dict(row) for row in rows), key=lambda row: order[as_uuid(row["id"])])
 
 
 async def _statement_out(row: dict[str, Any]) -> schemas.BankStatement:
@@ -424,7 +420,7 @@ async def _statement_out(row: dict[str, Any]) -> schemas.BankStatement:
     if opening is not None and closing is not None:
         difference = int(closing) - (int(opening) + entries)
     return schemas.BankStatement(
-        id=_uuid(row["id"]),
+        id=as_uuid(row["id"]),
         account_iban=str(row["account_iban"]),
         reference=str(row["reference"]),
         format=row["format"],
@@ -443,7 +439,7 @@ async def _statement_out(row: dict[str, Any]) -> schemas.BankStatement:
 async def _lines_out(rows: list[dict[str, Any]]) -> list[schemas.BankLine]:
     if not rows:
         return []
-    ids = [_uuid(row["id"]) for row in rows]
+    ids = [as_uuid(row["id"]) for row in rows]
     allocations = await (
         BankAllocation.select(
             *BankAllocation.all_columns(),
@@ -454,21 +450,21 @@ async def _lines_out(rows: list[dict[str, Any]]) -> list[schemas.BankLine]:
         .order_by(BankAllocation.created_at)
     )
     states = {
-        _uuid(row["settlement"]): (str(row["payment_status"]), str(row["payout_status"]))
+        as_uuid(row["settlement"]): (str(row["payment_status"]), str(row["payout_status"]))
         for row in await SettlementPayment.select().where(
             SettlementPayment.settlement.is_in([a["settlement_id"] for a in allocations] or [uuid.uuid4()])
         )
     }
     by_line: dict[UUID, list[schemas.Allocation]] = defaultdict(list)
     for allocation in allocations:
-        state = states.get(_uuid(allocation["settlement_id"]), ("open", "open"))
-        by_line[_uuid(allocation["line"])].append(
+        state = states.get(as_uuid(allocation["settlement_id"]), ("open", "open"))
+        by_line[as_uuid(allocation["line"])].append(
             schemas.Allocation(
                 settlement=str(allocation["number"]),
                 side=allocation["side"],
                 method=allocation["method"],
                 amount=money(int(allocation["amount_cents"])),
-                ledger_entry_id=_uuid(allocation["ledger_entry"]),
+                ledger_entry_id=as_uuid(allocation["ledger_entry"]),
                 settlement_status=cast(
                     "schemas.PaymentStatus", state[0] if allocation["side"] == "consumer" else state[1]
                 ),
@@ -477,7 +473,7 @@ async def _lines_out(rows: list[dict[str, Any]]) -> list[schemas.BankLine]:
     rows = sorted(rows, key=lambda row: (row["booking_date"], str(row["bank_reference"])))
     return [
         schemas.BankLine(
-            id=_uuid(row["id"]),
+            id=as_uuid(row["id"]),
             bank_reference=str(row["bank_reference"]),
             booking_date=row["booking_date"],
             value_date=row["value_date"],
@@ -488,8 +484,8 @@ async def _lines_out(rows: list[dict[str, Any]]) -> list[schemas.BankLine]:
             end_to_end_id=row["end_to_end_id"],
             status=row["status"],
             unallocated=money(int(row["unallocated_cents"])),
-            allocations=by_line.get(_uuid(row["id"]), []),
-            ledger_entry_id=None if row["ledger_entry"] is None else _uuid(row["ledger_entry"]),
+            allocations=by_line.get(as_uuid(row["id"]), []),
+            ledger_entry_id=None if row["ledger_entry"] is None else as_uuid(row["ledger_entry"]),
         )
         for row in rows
     ]
@@ -652,9 +648,9 @@ async def open_items(viewer: Principal, *, member: str | None, as_of: date | Non
     party: UUID | None = None
     if member is not None:
         found = await Member.select(Member.id).where(Member.code == member).first()
-        if found is None or not (viewer.sees_all_members or _uuid(found["id"]) == viewer.member_id):
+        if found is None or not (viewer.sees_all_members or as_uuid(found["id"]) == viewer.member_id):
             raise NotFound(f"There is no member with the code {member!r} whose open items you may read.")
-        party = _uuid(found["id"])
+        party = as_uuid(found["id"])
     elif not viewer.sees_all_members:
         party = viewer.member_id
     query = Settlement.select().where(Settlement.status == "booked")
@@ -663,19 +659,19 @@ async def open_items(viewer: Principal, *, member: str | None, as_of: date | Non
     settlements = [dict(row) for row in await query.order_by(Settlement.number)]
     ids = [row["id"] for row in settlements]
     payments = {
-        _uuid(row["settlement"]): dict(row)
+        as_uuid(row["settlement"]): dict(row)
         for row in (await SettlementPayment.select().where(SettlementPayment.settlement.is_in(ids)) if ids else [])
     }
-    codes = await _codes([_uuid(row[side]) for row in settlements for side in ("consumer", "provider")])
+    codes = await _codes([as_uuid(row[side]) for row in settlements for side in ("consumer", "provider")])
     items: list[schemas.OpenItem] = []
     totals: dict[str, dict[str, int]] = {kind: {label: 0 for label, _ in BUCKETS} for kind in ("receivable", "payable")}
     for row in settlements:
         _, due_date = period_bounds(str(row["period"]))
         if due_date > day:
             continue
-        paid = payments.get(_uuid(row["id"]), {})
+        paid = payments.get(as_uuid(row["id"]), {})
         gross, fee = int(row["gross_cents"]), int(row["fee_cents"])
-        consumer, provider = _uuid(row["consumer"]), _uuid(row["provider"])
+        consumer, provider = as_uuid(row["consumer"]), as_uuid(row["provider"])
         sides = (
             ("receivable", consumer, provider, gross, int(paid.get("paid_cents", 0))),
             ("payable", provider, consumer, gross - fee, int(paid.get("paid_out_cents", 0))),

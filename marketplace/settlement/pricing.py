@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-CENT = Decimal("0.01")
+from marketplace.money import CENT, from_cents
+
 MILLI = Decimal("0.001")
 HUNDRED = Decimal(100)
 
@@ -34,11 +35,6 @@ def to_cents(value: Decimal) -> int:
     if cents != cents.to_integral_value():
         raise ValueError(f"{value} has more than two decimal places")
     return int(cents)
-
-
-def from_cents(cents: int) -> Decimal:
-    """An amount with exactly two places from integer cents."""
-    return Decimal(int(cents)).scaleb(-2)
 
 
 def days_in_month(year: int, month: int) -> int:

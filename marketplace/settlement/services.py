@@ -33,7 +33,7 @@ from marketplace.booking.tables import Agreement, UsageReport
 from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.schemas import OfferTerms
 from marketplace.clock import now, today
-from marketplace.db import is_integrity_error, is_postgres, transaction
+from marketplace.db import as_uuid, is_integrity_error, is_postgres, transaction
 from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound
 from marketplace.events.services import emit
 from marketplace.members.tables import Member
@@ -67,10 +67,6 @@ def money(cents: int) -> str:
 
 def _totals(net: int, tax: int, gross: int, fee: int) -> schemas.Totals:
     return schemas.Totals(net=money(net), tax=money(tax), gross=money(gross), fee=money(fee))
-
-
-def _uuid(value: Any) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 def check_period(period: str) -> tuple[date, date]:
@@ -140,7 +136,7 @@ def compute_line(agreement: dict[str, Any], terms: OfferTerms, period: str, usag
         net = pricing.metered_net(usage_milli, terms.unit_price)
         description, milli = f"{terms.title} (Verbrauch {period})", usage_milli
     return Line(
-        agreement_id=_uuid(agreement["id"]),
+        agreement_id=as_uuid(agreement["id"]),
         description=description,
         pricing=terms.pricing,
         quantity_milli=milli,
@@ -223,7 +219,7 @@ async def _charged(agreement_ids: list[UUID], period: str) -> set[UUID]:
         & (SettlementLine.period == period)
         & (SettlementLine.reversed == False)  # noqa: E712 - a Piccolo condition, not a comparison
     )
-    return {_uuid(row["agreement"]) for row in rows}
+    return {as_uuid(row["agreement"]) for row in rows}
 
 
 async def _usage(agreement_ids: list[UUID], period: str) -> dict[UUID, int]:
@@ -244,7 +240,7 @@ async def _usage(agreement_ids: list[UUID], period: str) -> dict[UUID, int]:
         rows = await UsageReport.select(UsageReport.agreement, UsageReport.quantity_milli).where(
             UsageReport.agreement.is_in(agreement_ids) & (UsageReport.period == period)
         )
-    return {_uuid(row["agreement"]): int(row["quantity_milli"]) for row in rows}
+    return {as_uuid(row["agreement"]): int(row["quantity_milli"]) for row in rows}
 
 
 async def _post_entry(**kwargs: Any) -> ledger.Entry:
@@ -285,12 +281,12 @@ async def _book_group(ctx: _Context, provider_id: UUID, consumer_id: UUID, agree
                 .where(Agreement.id.is_in(open_ids))
                 .order_by(Agreement.reference)
             )
-        metered = [_uuid(r["id"]) for r in rows if ctx.terms[_uuid(r["offer_version"])].pricing == "metered"]
+        metered = [as_uuid(r["id"]) for r in rows if ctx.terms[as_uuid(r["offer_version"])].pricing == "metered"]
         usage = await _usage(metered, ctx.period)
         lines: list[Line] = []
         for row in rows:
-            agreement_id = _uuid(row["id"])
-            outcome = compute_line(row, ctx.terms[_uuid(row["offer_version"])], ctx.period, usage.get(agreement_id))
+            agreement_id = as_uuid(row["id"])
+            outcome = compute_line(row, ctx.terms[as_uuid(row["offer_version"])], ctx.period, usage.get(agreement_id))
             if outcome == "not_due":
                 group.not_due += 1
             elif outcome == "missing_usage":
@@ -455,18 +451,18 @@ async def execute_run(run_id: UUID, actor: Actor) -> None:
         candidates = await _candidates(period)
         tally.total = len(candidates)
         members = await Member.select(Member.id, Member.code)
-        codes = {_uuid(m["id"]): str(m["code"]) for m in members}
+        codes = {as_uuid(m["id"]): str(m["code"]) for m in members}
         terms = {
             version: await catalogue.version_terms(version)
-            for version in {_uuid(c["offer_version"]) for c in candidates}
+            for version in {as_uuid(c["offer_version"]) for c in candidates}
         }
         ctx = _Context(run_id, period, actor, Decimal(str(row["fee_percent"])), codes, terms)
         pairs: dict[tuple[UUID, UUID], list[UUID]] = {}
         references: dict[UUID, dict[str, Any]] = {}
         for candidate in candidates:
-            key = (_uuid(candidate["provider"]), _uuid(candidate["consumer"]))
-            pairs.setdefault(key, []).append(_uuid(candidate["id"]))
-            references[_uuid(candidate["id"])] = candidate
+            key = (as_uuid(candidate["provider"]), as_uuid(candidate["consumer"]))
+            pairs.setdefault(key, []).append(as_uuid(candidate["id"]))
+            references[as_uuid(candidate["id"])] = candidate
         await _write_progress(run_id, tally)
         every = max(1, len(pairs) // 100)
         ordered = sorted(pairs.items(), key=lambda item: (codes[item[0][0]], codes[item[0][1]]))
@@ -526,7 +522,7 @@ async def _find_replay(member_id: UUID | None, key: str | None, period: str) -> 
             "This Idempotency-Key was already used for a different request; use a new key.",
             errors=[FieldError(field="Idempotency-Key", message="used for a different request")],
         )
-    return _uuid(row["id"])
+    return as_uuid(row["id"])
 
 
 async def create_run(period: str, actor: Actor, *, idempotency_key: str | None = None) -> tuple[UUID, bool]:
@@ -593,7 +589,7 @@ def _run_out(row: dict[str, Any]) -> schemas.SettlementRun:
     finished = row["status"] in ("done", "failed")
     percent = processed * 100 // total if total else (100 if finished else 0)
     return schemas.SettlementRun(
-        id=_uuid(row["id"]),
+        id=as_uuid(row["id"]),
         period=str(row["period"]),
         status=row["status"],
         started_by=str(row["started_by"]),
@@ -636,12 +632,12 @@ async def get_run(run_id: UUID) -> schemas.SettlementRun:
 
 
 def _sees(viewer: Principal, row: dict[str, Any]) -> bool:
-    return viewer.sees_all_members or viewer.member_id in (_uuid(row["consumer"]), _uuid(row["provider"]))
+    return viewer.sees_all_members or viewer.member_id in (as_uuid(row["consumer"]), as_uuid(row["provider"]))
 
 
 async def _codes(ids: Iterable[UUID]) -> dict[UUID, str]:
     rows = await Member.select(Member.id, Member.code).where(Member.id.is_in(list(set(ids))))
-    return {_uuid(row["id"]): str(row["code"]) for row in rows}
+    return {as_uuid(row["id"]): str(row["code"]) for row in rows}
 
 
 async def _visible_row(number: str, viewer: Principal) -> dict[str, Any]:
@@ -657,7 +653,7 @@ def _quantity(milli: int) -> str:
 
 
 async def _settlement_out(row: dict[str, Any]) -> schemas.Settlement:
-    codes = await _codes([_uuid(row["consumer"]), _uuid(row["provider"])])
+    codes = await _codes([as_uuid(row["consumer"]), as_uuid(row["provider"])])
     lines = await (
         SettlementLine.select(
             *SettlementLine.all_columns(),
@@ -670,13 +666,13 @@ async def _settlement_out(row: dict[str, Any]) -> schemas.Settlement:
         number=str(row["number"]),
         period=str(row["period"]),
         status=row["status"],
-        provider=codes[_uuid(row["provider"])],
-        consumer=codes[_uuid(row["consumer"])],
+        provider=codes[as_uuid(row["provider"])],
+        consumer=codes[as_uuid(row["consumer"])],
         totals=_totals(row["net_cents"], row["tax_cents"], row["gross_cents"], row["fee_cents"]),
         lines=[
             schemas.SettlementLine(
                 line=int(line["line"]),
-                agreement_id=_uuid(line["agreement"]),
+                agreement_id=as_uuid(line["agreement"]),
                 agreement_reference=str(line["agreement_reference"]),
                 description=str(line["description"]),
                 pricing=line["pricing"],
@@ -694,11 +690,11 @@ async def _settlement_out(row: dict[str, Any]) -> schemas.Settlement:
             )
             for line in lines
         ],
-        ledger_entry_id=None if row["ledger_entry"] is None else _uuid(row["ledger_entry"]),
-        reversal_entry_id=None if row["reversal_entry"] is None else _uuid(row["reversal_entry"]),
+        ledger_entry_id=None if row["ledger_entry"] is None else as_uuid(row["ledger_entry"]),
+        reversal_entry_id=None if row["reversal_entry"] is None else as_uuid(row["reversal_entry"]),
         reversal_reason=row["reversal_reason"],
         reversed_at=row["reversed_at"],
-        run_id=None if row["run"] is None else _uuid(row["run"]),
+        run_id=None if row["run"] is None else as_uuid(row["run"]),
         created_at=row["created_at"],
         version=int(row["version"]),
     )
@@ -717,9 +713,9 @@ async def list_settlements(
     party: UUID | None = None
     if member is not None:
         found = await Member.select(Member.id).where(Member.code == member).first()
-        if found is None or not (viewer.sees_all_members or _uuid(found["id"]) == viewer.member_id):
+        if found is None or not (viewer.sees_all_members or as_uuid(found["id"]) == viewer.member_id):
             raise NotFound(f"There is no member with the code {member!r} whose settlements you may read.")
-        party = _uuid(found["id"])
+        party = as_uuid(found["id"])
     elif not viewer.sees_all_members:
         party = viewer.member_id
     if party is not None:
@@ -732,16 +728,16 @@ async def list_settlements(
             raise InvalidCursor("The cursor is not valid; start again without one.")
         query = query.where(Settlement.number < key[0])
     rows = await query.order_by(Settlement.number, ascending=False).limit(limit + 1)
-    codes = await _codes([_uuid(r[side]) for r in rows for side in ("consumer", "provider")]) if rows else {}
+    codes = await _codes([as_uuid(r[side]) for r in rows for side in ("consumer", "provider")]) if rows else {}
     items = [
         schemas.SettlementSummary(
             number=str(row["number"]),
             period=str(row["period"]),
             status=row["status"],
-            provider=codes[_uuid(row["provider"])],
-            consumer=codes[_uuid(row["consumer"])],
+            provider=codes[as_uuid(row["provider"])],
+            consumer=codes[as_uuid(row["consumer"])],
             totals=_totals(row["net_cents"], row["tax_cents"], row["gross_cents"], row["fee_cents"]),
-            ledger_entry_id=None if row["ledger_entry"] is None else _uuid(row["ledger_entry"]),
+            ledger_entry_id=None if row["ledger_entry"] is None else as_uuid(row["ledger_entry"]),
             created_at=row["created_at"],
         )
         for row in rows[:limit]
@@ -780,7 +776,7 @@ async def reverse_settlement(number: str, reason: str, actor: Actor, viewer: Pri
         if row["ledger_entry"] is not None:
             _, last = period_bounds(str(row["period"]))
             reversal = await ledger.reverse(
-                _uuid(row["ledger_entry"]),
+                as_uuid(row["ledger_entry"]),
                 reason=f"Storno {number}: {text}"[:1000],
                 actor=actor.label,
                 date=max(today(), last),
@@ -807,7 +803,7 @@ async def reverse_settlement(number: str, reason: str, actor: Actor, viewer: Pri
             action="settlement.reversed",
             subject_type="settlement",
             subject_id=number,
-            member_id=_uuid(row["consumer"]),
+            member_id=as_uuid(row["consumer"]),
             before={"status": "booked"},
             after={"status": "reversed", "reversal_entry": None if reversal is None else str(reversal.id)},
             reason=text,
@@ -815,7 +811,7 @@ async def reverse_settlement(number: str, reason: str, actor: Actor, viewer: Pri
         await emit(
             "settlement.reversed",
             number,
-            [_uuid(row["consumer"]), _uuid(row["provider"])],
+            [as_uuid(row["consumer"]), as_uuid(row["provider"])],
             {"number": number, "reason": text},
         )
         row = await _visible_row(number, viewer)
