@@ -9,6 +9,8 @@ same transaction: a rolled-back accept leaves no gap.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -23,7 +25,7 @@ from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.schemas import OfferTerms
 from marketplace.catalogue.tables import Offer
 from marketplace.clock import now, today
-from marketplace.db import is_postgres, transaction
+from marketplace.db import as_uuid, is_postgres, transaction
 from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound
 from marketplace.events.services import emit
 from marketplace.members.tables import Member
@@ -73,10 +75,33 @@ def _sees(viewer: Principal, row: dict[str, Any]) -> bool:
     return viewer.sees_all_members or viewer.member_id in (row["consumer"], row["provider"])
 
 
-async def _request_out(row: dict[str, Any]) -> schemas.ServiceRequest:
-    terms = await catalogue.version_terms(row["offer_version"])
-    codes = await _codes(row["consumer"], row["provider"])
-    agreement = await Agreement.select(Agreement.reference).where(Agreement.request == row["id"]).first()
+@dataclass(frozen=True, slots=True)
+class _Lookups:
+    """What the answers for a page of rows need besides the rows, fetched in a few queries for all of them."""
+
+    terms: dict[UUID, OfferTerms]
+    codes: dict[UUID, str]
+    references: dict[UUID, str]
+
+    @classmethod
+    async def of(cls, rows: Sequence[dict[str, Any]], *, requests: bool = False) -> _Lookups:
+        terms = await catalogue.versions_terms(row["offer_version"] for row in rows)
+        members = {row[side] for row in rows for side in ("consumer", "provider")}
+        codes = await _codes(*members) if members else {}
+        references: dict[UUID, str] = {}
+        if requests and rows:
+            agreements = await Agreement.select(Agreement.request, Agreement.reference).where(
+                Agreement.request.is_in([row["id"] for row in rows])
+            )
+            references = {as_uuid(a["request"]): str(a["reference"]) for a in agreements}
+        return cls(terms, codes, references)
+
+
+async def _request_out(row: dict[str, Any], lookups: _Lookups | None = None) -> schemas.ServiceRequest:
+    if lookups is None:
+        lookups = await _Lookups.of([row], requests=True)
+    terms = lookups.terms[as_uuid(row["offer_version"])]
+    codes = lookups.codes
     return schemas.ServiceRequest(
         id=row["id"],
         offer_id=row["offer"],
@@ -94,13 +119,15 @@ async def _request_out(row: dict[str, Any]) -> schemas.ServiceRequest:
         expires_at=row["expires_at"],
         decided_at=row["decided_at"],
         version=row["version"],
-        agreement_reference=agreement["reference"] if agreement else None,
+        agreement_reference=lookups.references.get(as_uuid(row["id"])),
     )
 
 
-async def _agreement_out(row: dict[str, Any]) -> schemas.Agreement:
-    terms = await catalogue.version_terms(row["offer_version"])
-    codes = await _codes(row["consumer"], row["provider"])
+async def _agreement_out(row: dict[str, Any], lookups: _Lookups | None = None) -> schemas.Agreement:
+    if lookups is None:
+        lookups = await _Lookups.of([row])
+    terms = lookups.terms[as_uuid(row["offer_version"])]
+    codes = lookups.codes
     earliest = None
     if row["status"] == "active":
         earliest = earliest_end(today(), row["start_date"], terms.notice_months, terms.min_term_months)
@@ -200,7 +227,8 @@ async def list_requests(
     """The viewer's member's requests, newest first; the cooperative's roles see all."""
     await expire_due_requests()
     rows, more = await _newest_first(ServiceRequest, viewer, side=side, status=status, limit=limit, cursor=cursor)
-    items = [await _request_out(row) for row in rows]
+    lookups = await _Lookups.of(rows, requests=True)
+    items = [await _request_out(row, lookups) for row in rows]
     return schemas.RequestPage(items=items, next_cursor=_cursor_after(items[-1], more) if items else None)
 
 
@@ -216,7 +244,8 @@ async def list_agreements(
     """The viewer's member's agreements, newest first; the cooperative's roles see all."""
     await expire_ended_agreements()
     rows, more = await _newest_first(Agreement, viewer, side=side, status=status, limit=limit, cursor=cursor)
-    items = [await _agreement_out(row) for row in rows]
+    lookups = await _Lookups.of(rows)
+    items = [await _agreement_out(row, lookups) for row in rows]
     return schemas.AgreementPage(items=items, next_cursor=_cursor_after(items[-1], more) if items else None)
 
 

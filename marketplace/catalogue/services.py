@@ -10,6 +10,7 @@ id and the actor).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -587,6 +588,22 @@ async def version_terms(version_id: UUID) -> schemas.OfferTerms:
     """The terms of one version (e.g. the one an agreement was made on); ``NotFound`` if there is none."""
     version = await _version_row(version_id)
     return _terms(await _offer_row(version["offer"]), version)
+
+
+async def versions_terms(version_ids: Iterable[UUID]) -> dict[UUID, schemas.OfferTerms]:
+    """The terms of several versions in two queries (for lists); ids without a version are left out."""
+    wanted = list(set(version_ids))
+    if not wanted:
+        return {}
+    versions = [dict(row) for row in await OfferVersion.select().where(OfferVersion.id.is_in(wanted))]
+    offer_ids = list({row["offer"] for row in versions})
+    offers = {
+        as_uuid(row["id"]): dict(row)
+        for row in await Offer.select(*Offer.all_columns(), Offer.provider.code.as_alias("provider_code")).where(
+            Offer.id.is_in(offer_ids)
+        )
+    }
+    return {as_uuid(version["id"]): _terms(offers[as_uuid(version["offer"])], version) for version in versions}
 
 
 # --- operators' commands (demonstration data) -----------------------------------------------------------
