@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from marketplace.auth import Actor, Principal, Role, requires
@@ -18,13 +18,9 @@ from marketplace.catalogue.cache import CatalogueCache
 from marketplace.errors import AUTHENTICATED, problems
 from marketplace.idempotency.params import IdempotencyKeyHeader
 from marketplace.idempotency.services import fingerprint, run_once
-from marketplace.members.services import parse_if_match
 from marketplace.pagination import DEFAULT_LIMIT, Cursor, Limit
+from marketplace.preconditions import IfMatch, etag, parse_if_match
 
-IfMatch = Annotated[
-    str | None,
-    HeaderParameter(name="If-Match", description="The ETag of the version you read; a stale one answers 412."),
-]
 Query = Annotated[
     str | None,
     QueryParameter(
@@ -60,7 +56,7 @@ def _cache(request: Request[Any, Any, Any]) -> CatalogueCache:
 
 
 def _etag(offer: schemas.Offer) -> dict[str, str]:
-    return {"ETag": f'"{offer.version}"'}
+    return etag(offer.version)
 
 
 def _with_etag(offer: schemas.Offer, status_code: int = 200) -> Response[schemas.Offer]:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter
+from litestar.params import FromPath, JSONBody, PathParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from marketplace.auth import Actor, Principal, Role, requires
@@ -16,16 +16,13 @@ from marketplace.idempotency.services import fingerprint, run_once
 from marketplace.members import passwords, schemas, services
 from marketplace.members.auth_cache import AuthCache
 from marketplace.pagination import DEFAULT_LIMIT, Cursor, Limit
+from marketplace.preconditions import IfMatch, etag, parse_if_match
 
-IfMatch = Annotated[
-    str | None,
-    HeaderParameter(name="If-Match", description="The ETag of the version you read; a stale one answers 412."),
-]
 CodePath = Annotated[str, PathParameter(max_length=32, description="Member code, e.g. KDZ-MZ.")]
 
 
 def _etag(member: schemas.Member) -> dict[str, str]:
-    return {"ETag": f'"{member.version}"'}
+    return etag(member.version)
 
 
 def _with_etag(member: schemas.Member) -> Response[schemas.Member]:
@@ -103,7 +100,7 @@ class MemberController(Controller):
         if_match: IfMatch = None,
     ) -> Response[schemas.Member]:
         """Change a member's profile or bank details."""
-        member = await services.update_member(code, data, request.user, services.parse_if_match(if_match))
+        member = await services.update_member(code, data, request.user, parse_if_match(if_match))
         return _with_etag(member)
 
     async def _transition(
@@ -119,7 +116,7 @@ class MemberController(Controller):
             transition,
             Actor.of(request.user),
             reason=data.reason if data else None,
-            if_match=services.parse_if_match(if_match),
+            if_match=parse_if_match(if_match),
         )
         await _forget_cached_tokens(request)
         return _with_etag(member)

@@ -269,16 +269,6 @@ def _audit_view(row: dict[str, Any]) -> dict[str, Any]:
     return {key: row[key] for key in ("code", "status", "version", *_PROFILE_FIELDS)}
 
 
-def parse_if_match(value: str | None) -> int | None:
-    """The version an ``If-Match`` header names (``"3"``, ``W/"3"`` or ``3``), None for absent or ``*``."""
-    if value is None or value.strip() in ("", "*"):
-        return None
-    text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise PreconditionFailed(f"If-Match must name a version as given in the ETag, not {value!r}.")
-    return int(text)
-
-
 async def _write_member(
     row: dict[str, Any],
     changes: dict[str, Any],
