@@ -21,7 +21,9 @@ from marketplace.web.context import web_exception_handler
 from marketplace.web.formatting import FILTERS
 from marketplace.web.offer_pages import OFFER_PAGES
 from marketplace.web.session import WebSessionMiddleware, csrf_guard
+from marketplace.web.token_pages import TOKEN_PAGES
 from marketplace.web.usage_pages import USAGE_PAGES
+from marketplace.web.user_pages import USER_PAGES
 
 HERE = Path(__file__).parent
 #: Handlers of the pages skip the bearer-token authentication and carry their own rate limit for sign-ins.
@@ -64,6 +66,8 @@ def web_routers() -> list[RouterType]:
             booking_pages.decline,
             *OFFER_PAGES,
             *USAGE_PAGES,
+            *USER_PAGES,
+            *TOKEN_PAGES,
             admin_pages.accounting_page,
             admin_pages.ledger_download,
             admin_pages.admin_page,
