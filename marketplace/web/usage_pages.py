@@ -125,8 +125,14 @@ def previous_month() -> str:
 async def usage_overview(request: Request[Any, Any, Any]) -> Response[Any]:
     """The member's metered agreements as provider, with the months reported so far."""
     viewer = await current_viewer(request, Role.provider)
-    page = await booking.list_agreements(viewer.principal, side="provider", status=None, limit=100, cursor=None)
-    metered = [item for item in page.items if item.terms.pricing == "metered"]
+    metered: list[booking_schemas.Agreement] = []
+    cursor: str | None = None
+    while True:  # every page: the metered ones may be few among many agreements
+        page = await booking.list_agreements(viewer.principal, side="provider", status=None, limit=200, cursor=cursor)
+        metered += [item for item in page.items if item.terms.pricing == "metered"]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
     reported = {item.id: (await booking.list_usage(item.id, viewer.principal)).items for item in metered}
     return render(
         request,
