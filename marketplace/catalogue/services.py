@@ -280,6 +280,24 @@ async def list_versions(offer_id: UUID, *, limit: int, cursor: str | None) -> sc
     )
 
 
+async def list_own_offers(viewer: Principal) -> list[schemas.Offer]:
+    """Every offer of the viewer's member, drafts, paused and retired ones included, newest first.
+
+    For the provider's own pages: the member comes from ``viewer``, so no one lists another member's drafts.
+    """
+    rows = (
+        await Offer.select(*Offer.all_columns(), Offer.provider.code.as_alias("provider_code"))
+        .where(Offer.provider == viewer.member_id)
+        .order_by(Offer.created_at, ascending=False)
+        .order_by(Offer.id, ascending=False)
+    )
+    if not rows:
+        return []
+    versions = await OfferVersion.select().where(OfferVersion.id.is_in([row["current_version"] for row in rows]))
+    by_id = {as_uuid(version["id"]): version for version in versions}
+    return [_offer_out(row, _version_out(by_id[as_uuid(row["current_version"])])) for row in rows]
+
+
 _LIST_COLUMNS = """
     o.id, o.provider, o.category, o.title, o.description, o.status, o.version, o.created_at, o.updated_at,
     o.published_at, m.code AS provider_code,

@@ -19,7 +19,11 @@ from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.web import admin_pages, auth_pages, booking_pages, catalogue_pages
 from marketplace.web.context import web_exception_handler
 from marketplace.web.formatting import FILTERS
+from marketplace.web.offer_pages import OFFER_PAGES
 from marketplace.web.session import WebSessionMiddleware, csrf_guard
+from marketplace.web.token_pages import TOKEN_PAGES
+from marketplace.web.usage_pages import USAGE_PAGES
+from marketplace.web.user_pages import USER_PAGES
 
 HERE = Path(__file__).parent
 #: Handlers of the pages skip the bearer-token authentication and carry their own rate limit for sign-ins.
@@ -60,6 +64,10 @@ def web_routers() -> list[RouterType]:
             booking_pages.offer_command,
             booking_pages.accept,
             booking_pages.decline,
+            *OFFER_PAGES,
+            *USAGE_PAGES,
+            *USER_PAGES,
+            *TOKEN_PAGES,
             admin_pages.accounting_page,
             admin_pages.ledger_download,
             admin_pages.admin_page,

@@ -16,7 +16,6 @@ from marketplace.booking.schemas import Agreement
 from marketplace.catalogue import schemas as catalogue_schemas
 from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.cache import CatalogueCache
-from marketplace.catalogue.tables import Offer
 from marketplace.errors import DomainError
 from marketplace.web.catalogue_pages import category_labels, form_values, parse_id
 from marketplace.web.context import Viewer, current_viewer, flash, german_error, redirect, render
@@ -127,12 +126,6 @@ async def terminate(request: Request[Any, Any, Any], agreement_id: FromPath[str]
 # --- Anbieter -------------------------------------------------------------------------------------------
 
 
-async def member_offers(member_id: Any) -> list[catalogue_schemas.Offer]:
-    """Every offer of a member, drafts and retired ones included, newest first."""
-    rows = await Offer.select(Offer.id).where(Offer.provider == member_id).order_by(Offer.created_at, ascending=False)
-    return [await catalogue.load_offer(row["id"]) for row in rows]
-
-
 @get("/anbieter", name="web:provider")
 async def provider_page(request: Request[Any, Any, Any]) -> Response[Any]:
     """The member's offers and the requests for them."""
@@ -142,7 +135,7 @@ async def provider_page(request: Request[Any, Any, Any]) -> Response[Any]:
         request,
         "provider.html",
         viewer,
-        offers=await member_offers(viewer.principal.member_id),
+        offers=await catalogue.list_own_offers(viewer.principal),
         requests=requests.items,
         categories=await category_labels(),
         commands={"publish": "veroeffentlichen", "pause": "pausieren", "retire": "einstellen"},
