@@ -6,7 +6,10 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 import ledger
+from ledger.db import engine
 from tests.accounting.builders import bean_check
 from tests.ledger.builders import NOV_30, open_cooperative, payment, settlement
 
@@ -81,3 +84,15 @@ async def test_closing_a_period_freezes_its_recorded_balances_and_verify_still_p
     await ledger.export(tmp_path)
     assert report.ok, report.first_break
     assert bean_check(tmp_path / "main.beancount").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["UPDATE ledger_recorded_assertions SET amount_cents = 1", "DELETE FROM ledger_recorded_assertions"],
+)
+async def test_the_database_refuses_to_change_or_delete_a_recorded_balance(sql: str) -> None:
+    await _paid()
+    await ledger.assert_balance(CLEARING, Decimal("1190.00"), as_of=DEC_10, source="test", actor="tests")
+    with pytest.raises(Exception, match="append-only"):
+        await engine().run_ddl(sql)
+    assert [a.amount for a in await ledger.recorded_assertions()] == [Decimal("1190.00")]
