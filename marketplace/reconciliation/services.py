@@ -516,6 +516,8 @@ async def _statement_out(row: dict[str, Any]) -> schemas.BankStatement:
         reference=str(row["reference"]),
         format=row["format"],
         statement_date=row["statement_date"],
+        opening_date=row["opening_date"],
+        closing_date=row["closing_date"],
         opening_balance=None if opening is None else money(int(opening)),
         closing_balance=None if closing is None else money(int(closing)),
         entries_total=money(entries),

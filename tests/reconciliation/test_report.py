@@ -262,3 +262,11 @@ async def test_bank_import_on_the_command_line_books_the_statement(tmp_path: Pat
     assert code == 0, stderr
     assert "1 new line(s)" in stdout
     assert "0 new line(s), 1 already known" in again[1]
+
+
+async def test_a_statement_covers_the_days_from_the_day_after_its_prcd_balance_to_its_clbd_balance() -> None:
+    async with running_app() as client:
+        exchange = await settled(client)
+        result = await imported(client, exchange, camt053(Statement(entries=[PAID], day="2025-03-10")))
+    [statement] = result["statements"]
+    assert (statement["opening_date"], statement["closing_date"]) == ("2025-03-10", "2025-03-10")
