@@ -23,6 +23,7 @@ from ledger.accounts import (
     payable,
     receivable,
 )
+from ledger.assertions import AssertionCheck, RecordedBalance, assert_balance, recorded_assertions
 from ledger.balances import account_balance, balances, member_balance, member_entries, statement
 from ledger.errors import (
     AccountClosed,
@@ -39,6 +40,7 @@ from ledger.errors import (
 )
 from ledger.export import ExportResult, export
 from ledger.journal import get_entry, get_entry_by_key, post, reverse
+from ledger.lookup import get_entries
 from ledger.models import (
     Account,
     Balance,
@@ -62,6 +64,7 @@ __all__ = [
     "Account",
     "AccountClosed",
     "AlreadyReversed",
+    "AssertionCheck",
     "Balance",
     "ClosedPeriod",
     "Entry",
@@ -76,12 +79,14 @@ __all__ = [
     "MemberBalance",
     "PeriodClosed",
     "Posting",
+    "RecordedBalance",
     "Statement",
     "StatementLine",
     "UnbalancedEntry",
     "UnknownAccount",
     "VerifyReport",
     "account_balance",
+    "assert_balance",
     "balances",
     "close_account",
     "close_member_accounts",
@@ -90,6 +95,7 @@ __all__ = [
     "export",
     "get_account",
     "get_closed_period",
+    "get_entries",
     "get_entry",
     "get_entry_by_key",
     "list_accounts",
@@ -102,6 +108,7 @@ __all__ = [
     "payable",
     "post",
     "receivable",
+    "recorded_assertions",
     "reverse",
     "statement",
     "verify",

@@ -23,6 +23,7 @@ from typing import IO
 
 from ledger import rules
 from ledger.accounts import list_accounts, member_accounts
+from ledger.assertions import RecordedBalance, recorded_by_period
 from ledger.check import check_file, check_period, opening_text
 from ledger.db import EXPORT_LOCK, engine, is_postgres, lock
 from ledger.errors import ExportError
@@ -67,7 +68,11 @@ class _PeriodFile:
         self.digest.update(data)
         self.handle.write(data)
 
-    def finish(self, closed: ClosedPeriod | None, accounts: frozenset[str] | None) -> None:
+    def finish(
+        self, closed: ClosedPeriod | None, accounts: frozenset[str] | None, recorded: list[RecordedBalance]
+    ) -> None:
+        # The same order as periods.period_file, so that a closed period's file hashes to what was frozen.
+        self.write("".join(assertion.text() for assertion in recorded))
         if closed is not None:
             day = rules.next_month(rules.period(closed.period)[0])
             self.write(
@@ -117,6 +122,9 @@ async def export(directory: Path | str, *, member: str | None = None, batch_size
         snapshot = await last_number()
         accounts = await list_accounts()
         closed = {period.period: period for period in await closed_periods()}
+        recorded = await recorded_by_period(accounts=own)
+        # Periods with recorded assertions but no entries get a file too, after the entries' periods before them.
+        only_asserted = sorted(recorded)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target))
         try:
             written: list[str] = []
@@ -136,7 +144,14 @@ async def export(directory: Path | str, *, member: str | None = None, batch_size
                         if current is not None:
                             current.write("".join(chunk))
                             chunk = []
-                            current.finish(closed.get(current.period), own)
+                            current.finish(closed.get(current.period), own, recorded.get(current.period, []))
+                        while only_asserted and only_asserted[0] < period:
+                            empty = _PeriodFile(staging, only_asserted.pop(0))
+                            written.append(empty.relative)
+                            openings[empty.relative] = {key: cents for key, cents in balances.items() if cents}
+                            empty.finish(closed.get(empty.period), own, recorded[empty.period])
+                        if only_asserted and only_asserted[0] == period:
+                            only_asserted.pop(0)
                         current = _PeriodFile(staging, period)
                         written.append(current.relative)
                         openings[current.relative] = {key: cents for key, cents in balances.items() if cents}
@@ -149,7 +164,12 @@ async def export(directory: Path | str, *, member: str | None = None, batch_size
                 if current is not None:
                     current.write("".join(chunk))
             if current is not None:
-                current.finish(closed.get(current.period), own)
+                current.finish(closed.get(current.period), own, recorded.get(current.period, []))
+            for period in only_asserted:
+                empty = _PeriodFile(staging, period)
+                written.append(empty.relative)
+                openings[empty.relative] = {key: cents for key, cents in balances.items() if cents}
+                empty.finish(closed.get(period), own, recorded[period])
             title = "Clearing ledger" if member is None else f"Clearing ledger: {member}"
             shown = [account for account in accounts if own is None or account.name in used]
             (staging / MAIN).write_text(main_text(title, shown, written), encoding="utf-8")

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ledger import rules
+from ledger.assertions import recorded_assertions
 from ledger.balances import balances
 from ledger.db import JOURNAL_LOCK, lock, transaction
 from ledger.errors import InvalidEntry
@@ -32,13 +33,16 @@ async def period_file(
     accounts: Sequence[str] | None = None,
     max_number: int | None = None,
 ) -> AsyncIterator[str]:
-    """The text of the period's file in chunks: its entries by date and number, then its balance assertions.
+    """The text of the period's file in chunks: its entries by date and number, the assertions recorded for its
+    days (``ledger.assertions``), then its closing balance assertions.
 
     ``accounts`` gives a member's file: the entries touching those accounts and only their assertions.
     """
     first, last = rules.period(period)
     async for batch in entries(start=first, end=last, accounts=accounts, max_number=max_number):
         yield "".join(entry_text(entry) + "\n" for entry in batch)
+    own = None if accounts is None else frozenset(accounts)
+    yield "".join(a.text() for a in await recorded_assertions(start=first, end=last, accounts=own))
     day = rules.next_month(first)
     yield "".join(
         balance_text(day, a.account, int(a.amount.scaleb(2)), a.currency)

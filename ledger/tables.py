@@ -74,3 +74,19 @@ class BalanceAssertion(Table, tablename="ledger_balance_assertions"):
     account = Varchar(length=200, null=False)
     amount_cents = BigInt(null=False)
     currency = Varchar(length=3, null=False)
+
+
+class RecordedAssertion(Table, tablename="ledger_recorded_assertions"):
+    """A balance checked against the journal and recorded, e.g. a bank statement's closing balance.
+
+    Like a closing assertion it holds at the start of ``date``: the balance at the end of the day before.
+    """
+
+    id = UUID(primary_key=True)
+    date = Date(null=False)
+    account = Varchar(length=200, null=False)
+    amount_cents = BigInt(null=False)
+    currency = Varchar(length=3, null=False)
+    source = Varchar(length=200, null=False)
+    actor = Varchar(length=254, null=False)
+    created_at = Timestamptz(null=False)

@@ -37,6 +37,7 @@ from marketplace.maintenance import maintenance
 from marketplace.members.controllers import MeController, MemberController, TokenController
 from marketplace.observability import RequestContextMiddleware, configure_logging, stamp_response
 from marketplace.openapi import declare_closed_inputs, declare_optional_bodies
+from marketplace.reconciliation import controllers as reconciliation_controllers
 from marketplace.reconciliation.controllers import BankStatementController, NettingRunController, OpenItemController
 from marketplace.settlement.controllers import SettlementController, SettlementRunController
 from marketplace.store import Stores
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BankStatementController,
             OpenItemController,
             NettingRunController,
+            reconciliation_controllers.ReconciliationController,
         ],
         plugins=[channels],
         middleware=[

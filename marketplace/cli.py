@@ -371,5 +371,86 @@ async def settle(period: str) -> None:
         raise SystemExit(1)
 
 
+# --- reconciliation -------------------------------------------------------------------------------------
+
+
+@main.group("bank")
+def bank_group() -> None:
+    """Bank statements of the clearing account."""
+
+
+@bank_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+def bank_import(file: str) -> None:
+    """Import a camt.053 or CSV statement: store its new lines, match and book them; all or nothing."""
+    from pathlib import Path
+
+    _run(_bank_import(Path(file).read_bytes()))
+
+
+async def _bank_import(content: bytes) -> None:
+    import ledger
+    from marketplace.reconciliation import services
+
+    try:
+        result = await services.import_statement(content, _actor())
+    except ledger.LedgerError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(
+        f"{len(result.statements)} statement(s): {result.imported} new line(s), {result.duplicates} already known, "
+        f"{result.matched} matched, {result.unmatched} not (fully) matched"
+    )
+    for line in result.lines:
+        click.echo(f"  {line.booking_date} {line.amount:>12} EUR  {line.status:<17} {line.bank_reference}")
+    for difference in result.balance_differences:
+        click.echo(f"  DIFFERENCE {difference}", err=True)
+
+
+@main.command()
+@click.option("--period", required=True, help="The month to reconcile, YYYY-MM.")
+@click.option("--member", "member_code", default=None, help="Only this member's part (e.g. HZD).")
+@async_command
+async def reconcile(period: str, member_code: str | None) -> None:
+    """Print the reconciliation report of a month; exit 1 when it lists a difference."""
+    import re
+
+    from marketplace.reconciliation import report
+
+    if not re.fullmatch(_PERIOD_PATTERN, period):
+        raise click.BadParameter(f"{period!r} is not a month; give YYYY-MM, e.g. 2026-11", param_hint="--period")
+    found = await report.build(period, member=member_code)
+    totals = found.totals
+    click.echo(f"reconciliation {found.period}" + (f" ({found.member})" if found.member else ""))
+    click.echo(
+        f"settlements: {totals.settlements} ({totals.booked} booked, {totals.reversed} reversed); "
+        f"documents receivable {totals.documents.receivable}, payable {totals.documents.payable}, "
+        f"fee {totals.documents.fee}; ledger receivable {totals.ledger.receivable}, "
+        f"payable {totals.ledger.payable}, fee {totals.ledger.fee} EUR"
+    )
+    if found.payments is not None:
+        payments = found.payments
+        click.echo(
+            f"bank lines: {payments.lines}, received {payments.received}, paid out {payments.paid_out}; "
+            f"ledger received {payments.ledger_received}, paid out {payments.ledger_paid_out} EUR"
+        )
+    for statement in found.statements or []:
+        state = "asserted in the ledger" if statement.asserted else "not asserted"
+        click.echo(
+            f"statement {statement.reference} ({statement.closing_date}): opening {statement.opening_balance}, "
+            f"entries {statement.entries_total}, closing {statement.closing_balance}, "
+            f"ledger {statement.ledger_balance}: {state}"
+        )
+    for difference in found.differences:
+        click.echo(
+            f"DIFFERENCE {difference.subject}: {difference.what}: expected {difference.expected}, "
+            f"found {difference.found}",
+            err=True,
+        )
+    if not found.clean:
+        click.echo(f"{len(found.differences)} difference(s)", err=True)
+        raise SystemExit(1)
+    click.echo("clean: no differences")
+
+
 if __name__ == "__main__":
     main()

@@ -380,6 +380,8 @@ async def _write_export(
                 count += 1
             handle.write("".join(chunk))
         body.assertions_before(None)
+        # Balances recorded for days in the range (bank statements' closing balances) hold on this file alone.
+        handle.write("".join(a.text() for a in await ledger.recorded_assertions(start=start, end=end, accounts=own)))
     title = "Clearing ledger" if member is None else f"Clearing ledger: {member}"
     if start is not None or end is not None:
         title += f" ({start or '…'} – {end or '…'})"

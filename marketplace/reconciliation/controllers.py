@@ -17,7 +17,7 @@ from marketplace.errors import AUTHENTICATED, FieldError, InvalidInput, problems
 from marketplace.idempotency.params import IdempotencyKeyHeader
 from marketplace.idempotency.services import fingerprint, run_once
 from marketplace.pagination import DEFAULT_LIMIT, Cursor, Limit
-from marketplace.reconciliation import netting, parsing, schemas, sepa, services
+from marketplace.reconciliation import netting, parsing, report, schemas, sepa, services
 
 #: Who reads bank statements: the cooperative's roles.
 STATEMENT_READERS = (Role.coop_admin, Role.coop_accountant, Role.auditor)
@@ -30,6 +30,14 @@ MemberFilter = Annotated[
         pattern=r"^[A-Z][A-Z0-9-]{0,31}$",
         max_length=32,
         description="Open items of this member; a member's accountant may give only its own.",
+    ),
+]
+ReportMember = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=r"^[A-Z][A-Z0-9-]{0,31}$",
+        max_length=32,
+        description="Only this member's part; a member's accountant may give only its own.",
     ),
 ]
 AsOf = Annotated[date | None, QueryParameter(description="The day the items are aged at (default: today).")]
@@ -159,3 +167,23 @@ class NettingRunController(Controller):
             media_type=sepa.MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="netting-{run_id}.xml"'},
         )
+
+
+class ReconciliationController(Controller):
+    """The reconciliation report of a period: documents, ledger, bank lines and statements compared."""
+
+    path = "/api/v1/reconciliation"
+    tags = ["reconciliation"]
+
+    @get(
+        "/{period:str}",
+        operation_id="getReconciliationReport",
+        guards=[requires(*OPEN_ITEM_READERS)],
+        responses=problems(*AUTHENTICATED, 404),
+    )
+    async def get_report(
+        self, request: Request[Principal, Any, Any], period: FromPath[str], member: ReportMember = None
+    ) -> report.ReconciliationReport:
+        """Every settlement of the month against its ledger entry, payments against bank lines, statements
+        against the ledger's bank account; each difference listed."""
+        return await report.report(request.user, period, member=member)

@@ -13,7 +13,7 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from xml.etree import ElementTree
 
@@ -70,6 +70,9 @@ class ParsedStatement:
     statement_date: date | None = None
     opening_cents: int | None = None
     closing_cents: int | None = None
+    #: The opening balance holds at the start of ``opening_date``, the closing balance at the end of ``closing_date``.
+    opening_date: date | None = None
+    closing_date: date | None = None
     lines: list[ParsedLine] = field(default_factory=list)
 
     @property
@@ -172,6 +175,32 @@ def _balance(camt: _Camt, statement: ElementTree.Element, codes: tuple[str, ...]
     return None
 
 
+def _balance_date(camt: _Camt, statement: ElementTree.Element, codes: tuple[str, ...], where: str) -> date | None:
+    """The day of the first balance of type ``codes`` (``Dt/Dt``, or the day of ``Dt/DtTm``)."""
+    for balance in camt.all(statement, "c:Bal"):
+        if camt.text(balance, "c:Tp/c:CdOrPrtry/c:Cd") in codes:
+            text = camt.text(balance, "c:Dt/c:Dt") or camt.text(balance, "c:Dt/c:DtTm")
+            return _date(text, f"{where}, balance date") if text else None
+    return None
+
+
+def _covered_days(statement: ParsedStatement, camt: _Camt, node: ElementTree.Element, where: str) -> None:
+    """The first and last day the statement covers, from its balances' dates, else from its entries.
+
+    OPBD is the balance at the start of its day, PRCD the closing balance of the day before the statement.
+    """
+    booked = [line.booking_date for line in statement.lines]
+    opening = _balance_date(camt, node, ("OPBD",), where)
+    if opening is None:
+        previous = _balance_date(camt, node, ("PRCD",), where)
+        opening = None if previous is None else previous + timedelta(days=1)
+    closing = _balance_date(camt, node, ("CLBD",), where)
+    statement.closing_date = closing or (max(booked) if booked else statement.statement_date)
+    statement.opening_date = opening or (min(booked) if booked else statement.closing_date)
+    if statement.opening_date and statement.closing_date and statement.opening_date > statement.closing_date:
+        raise StatementError(f"{where}: the opening balance is dated after the closing balance")
+
+
 def _entry_status(camt: _Camt, entry: ElementTree.Element) -> str | None:
     # .001.02 writes <Sts>BOOK</Sts>, .001.08 <Sts><Cd>BOOK</Cd></Sts>.
     return camt.text(entry, "c:Sts/c:Cd") or camt.text(entry, "c:Sts")
@@ -268,6 +297,7 @@ def parse_camt053(content: bytes) -> list[ParsedStatement]:
             line = _camt_line(camt, entry, f"{where}, entry {index}", seen)
             if line is not None:
                 result.lines.append(line)
+        _covered_days(result, camt, statement, where)
         parsed.append(result)
     return parsed
 
@@ -337,6 +367,10 @@ def parse_csv(content: bytes) -> list[ParsedStatement]:
         )
     if not statements:
         raise StatementError("the CSV file holds no entries")
+    for statement in statements.values():
+        # No balances in a CSV file: it covers the days of its entries.
+        booked = [line.booking_date for line in statement.lines]
+        statement.opening_date, statement.closing_date = min(booked), max(booked)
     return list(statements.values())
 
 

@@ -64,13 +64,18 @@ class BankLine(msgspec.Struct, kw_only=True):
 
 
 class BankStatement(msgspec.Struct, kw_only=True):
-    """An imported statement with its balances; ``balance_difference`` is non-zero when they disagree."""
+    """An imported statement with its balances; ``balance_difference`` is non-zero when they disagree.
+
+    The opening balance holds at the start of ``opening_date``, the closing balance at the end of ``closing_date``.
+    """
 
     id: UUID
     account_iban: str
     reference: str
     format: Literal["camt.053", "csv"]
     statement_date: date | None
+    opening_date: date | None
+    closing_date: date | None
     opening_balance: Money | None
     closing_balance: Money | None
     entries_total: Money

@@ -16,7 +16,7 @@ import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
@@ -327,6 +327,8 @@ async def _statement_row(statement: parsing.ParsedStatement, actor: Actor) -> tu
             reference=statement.reference,
             format=statement.format,
             statement_date=statement.statement_date,
+            opening_date=statement.opening_date,
+            closing_date=statement.closing_date,
             opening_cents=statement.opening_cents,
             closing_cents=statement.closing_cents,
             entries_cents=statement.entries_cents,
@@ -336,6 +338,74 @@ async def _statement_row(statement: parsing.ParsedStatement, actor: Actor) -> tu
         )
     )
     return statement_id, True
+
+
+#: What was in the clearing account before the exchange booked anything: the other side of its opening balance.
+BANK_OPENING = "Equity:Bank-Opening-Balance"
+
+
+def _bank_opening_key(iban: str) -> str:
+    return f"bank-opening:{iban}"
+
+
+async def _clearing_balance(as_of: date) -> int:
+    found = await ledger.balances(as_of=as_of, accounts=[ledger.CLEARING])
+    return sum(int(b.amount.scaleb(2)) for b in found if b.currency == "EUR")
+
+
+async def _book_opening(statement: parsing.ParsedStatement, statement_id: UUID, actor: Actor) -> None:
+    """Bring the ledger's bank account to the first statement's opening balance, once per account.
+
+    The ledger holds only what the exchange booked; the money in the account before (or booked past it) is the
+    cooperative's own, so the difference is booked against ``Equity:Bank-Opening-Balance`` on the first day of
+    the first statement with balances. Later statements are compared, never adjusted.
+    """
+    key = _bank_opening_key(statement.account_iban)
+    if statement.opening_cents is None or statement.opening_date is None:
+        return
+    if await ledger.get_entry_by_key(key) is not None:
+        return
+    day = statement.opening_date
+    difference = statement.opening_cents - await _clearing_balance(day - timedelta(days=1))
+    if difference == 0:
+        return
+    await ledger.open_account(BANK_OPENING, opened_on=day)
+    value = from_cents(difference)
+    await ledger.post(
+        date=day,
+        narration=f"Anfangssaldo laut Kontoauszug {statement.reference}"[:1000],
+        payee=None,
+        postings=[ledger.Leg(ledger.CLEARING, value), ledger.Leg(BANK_OPENING, -value)],
+        idempotency_key=key,
+        actor=actor.label,
+        tags=("bank-opening",),
+        metadata={"bank_statement": str(statement_id), "account_iban": statement.account_iban},
+    )
+
+
+async def _assert_closing(statement: parsing.ParsedStatement, statement_id: UUID, actor: Actor) -> str | None:
+    """Record the statement's closing balance as a balance assertion if the ledger agrees; else why not."""
+    if statement.closing_cents is None or statement.closing_date is None:
+        return None
+    check = await ledger.assert_balance(
+        ledger.CLEARING,
+        from_cents(statement.closing_cents),
+        as_of=statement.closing_date,
+        source=f"bank-statement:{statement_id}",
+        actor=actor.label,
+    )
+    if check.recorded:
+        return None
+    return (
+        f"{statement.reference}: closing balance {money(statement.closing_cents)} on {statement.closing_date} "
+        f"is not asserted in the ledger ({check.reason}; difference {check.difference:f})"
+    )
+
+
+async def _reconciled_until() -> date | None:
+    """The last day whose closing balance of the clearing account is asserted in the ledger."""
+    asserted = await ledger.recorded_assertions(accounts=frozenset({ledger.CLEARING}))
+    return max((a.as_of for a in asserted), default=None)
 
 
 async def import_statement(content: bytes, actor: Actor) -> schemas.ImportResult:
@@ -357,10 +427,16 @@ async def import_statement(content: bytes, actor: Actor) -> schemas.ImportResult
     new_lines: list[UUID] = []
     statement_ids: list[UUID] = []
     duplicates = 0
+    not_asserted: list[str] = []
+    # Oldest first, so that one file of several days is asserted day by day.
+    parsed = sorted(parsed, key=lambda s: s.opening_date or s.closing_date or date.max)
     async with transaction():
+        until = await _reconciled_until()
         for statement in parsed:
             statement_id, created = await _statement_row(statement, actor)
             statement_ids.append(statement_id)
+            if created:
+                await _book_opening(statement, statement_id, actor)
             added = 0
             for line in statement.lines:
                 known = await BankLine.exists().where(
@@ -369,8 +445,22 @@ async def import_statement(content: bytes, actor: Actor) -> schemas.ImportResult
                 if known:
                     duplicates += 1
                     continue
+                if until is not None and line.booking_date <= until:
+                    # An asserted closing balance must keep holding, or the export would fail bean-check.
+                    raise InvalidTransition(
+                        f"The clearing account is reconciled up to {until} (a statement's closing balance is "
+                        f"asserted in the ledger); a new entry booked on {line.booking_date} would change it. "
+                        "Import statements in date order.",
+                        state="reconciled",
+                    )
                 new_lines.append(await _store_line(statement_id, statement.account_iban, line, actor))
                 added += 1
+            if created:
+                reason = await _assert_closing(statement, statement_id, actor)
+                if reason is None and statement.closing_date is not None and statement.closing_cents is not None:
+                    until = max(until or statement.closing_date, statement.closing_date)
+                elif reason is not None:
+                    not_asserted.append(reason)
             if created or added:
                 await audit.record(
                     actor,
@@ -399,7 +489,8 @@ async def import_statement(content: bytes, actor: Actor) -> schemas.ImportResult
             f"differs from closing {s.closing_balance} by {s.balance_difference}"
             for s in statements
             if s.balance_ok is False
-        ],
+        ]
+        + not_asserted,
     )
 
 
@@ -425,6 +516,8 @@ async def _statement_out(row: dict[str, Any]) -> schemas.BankStatement:
         reference=str(row["reference"]),
         format=row["format"],
         statement_date=row["statement_date"],
+        opening_date=row["opening_date"],
+        closing_date=row["closing_date"],
         opening_balance=None if opening is None else money(int(opening)),
         closing_balance=None if closing is None else money(int(closing)),
         entries_total=money(entries),

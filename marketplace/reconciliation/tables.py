@@ -20,6 +20,8 @@ class BankStatement(Table, tablename="bank_statements"):
     reference = Varchar(length=140, null=False)
     format = Varchar(length=16, null=False)
     statement_date = Date(null=True, default=None)
+    opening_date = Date(null=True, default=None)
+    closing_date = Date(null=True, default=None)
     opening_cents = BigInt(null=True, default=None)
     closing_cents = BigInt(null=True, default=None)
     entries_cents = BigInt(null=False, default=0)

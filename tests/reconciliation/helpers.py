@@ -7,6 +7,7 @@ HZD pays from ``HZD_IBAN``, KDZ-MZ is paid to ``KDZ_IBAN``; the clearing account
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -60,6 +61,8 @@ class Statement:
     iban: str = CLEARING_IBAN
     opening: str = "1000.00"
     closing: str | None = None
+    #: The day the statement covers: PRCD is the closing balance of the day before, CLBD that of this day.
+    day: str = "2025-03-10"
 
 
 def _cents(amount: str) -> int:
@@ -115,8 +118,8 @@ def camt053(*statements: Statement, version: str = V08) -> bytes:
             f"<Stmt><Id>{statement.identifier}</Id><ElctrncSeqNb>1</ElctrncSeqNb>"
             "<CreDtTm>2025-03-11T06:00:00+01:00</CreDtTm>"
             f"<Acct><Id><IBAN>{statement.iban}</IBAN></Id><Ccy>EUR</Ccy></Acct>"
-            + _balance("PRCD", opening, "2025-03-09", version)
-            + _balance("CLBD", closing, "2025-03-10", version)
+            + _balance("PRCD", opening, (date.fromisoformat(statement.day) - timedelta(days=1)).isoformat(), version)
+            + _balance("CLBD", closing, statement.day, version)
             + "".join(_entry(entry, version) for entry in statement.entries)
             + "</Stmt>"
         )

@@ -95,7 +95,9 @@ async def test_a_closing_balance_that_disagrees_is_reported() -> None:
     assert statement["balance_ok"] is False
     assert statement["balance_difference"] == "-0.50"
     assert result["balance_differences"] == [
-        "STMT-2025-03-10: opening 1000.00 + entries 100.00 differs from closing 1099.50 by -0.50"
+        "STMT-2025-03-10: opening 1000.00 + entries 100.00 differs from closing 1099.50 by -0.50",
+        "STMT-2025-03-10: closing balance 1099.50 on 2025-03-10 is not asserted in the ledger "
+        "(the journal holds 1100.00 EUR; difference -0.50)",
     ]
     assert listed["items"][0]["statement"]["balance_ok"] is False
 

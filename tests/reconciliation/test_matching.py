@@ -57,7 +57,8 @@ async def test_a_full_payment_by_reference_books_the_receivable_and_marks_the_se
         line = await _only_line(result)
         entry = await ledger.get_entry(line["ledger_entry_id"])
         assert await _balance("Assets:Receivable:HZD") == receivable - Decimal("558.68")
-        assert await _balance("Assets:Bank:Clearing") == Decimal("558.68")
+        # The first statement's opening balance (1000.00) is booked once, then the payment.
+        assert await _balance("Assets:Bank:Clearing") == Decimal("1558.68")
     assert (line["status"], line["unallocated"]) == ("matched", "0.00")
     assert line["allocations"] == [
         {
@@ -228,7 +229,7 @@ async def test_bean_check_accepts_the_export_after_matching(tmp_path: Path) -> N
     await ledger.export(str(tmp_path))
     checked = bean_check(tmp_path / "main.beancount")
     assert checked.returncode == 0, checked.stderr
-    assert await _balance("Assets:Bank:Clearing") == Decimal("57.00")
+    assert await _balance("Assets:Bank:Clearing") == Decimal("1057.00")  # opening balance 1000.00 + 57.00
     assert "^S-2025-000002" in (tmp_path / "2025" / "2025-03.beancount").read_text()
 
 
