@@ -17,8 +17,10 @@ from litestar.template.config import TemplateConfig
 
 from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.web import admin_pages, auth_pages, booking_pages, catalogue_pages
+from marketplace.web.accounting_pages import ACCOUNTING_PAGES
 from marketplace.web.context import web_exception_handler
 from marketplace.web.formatting import FILTERS
+from marketplace.web.reconciliation_pages import RECONCILIATION_PAGES
 from marketplace.web.session import WebSessionMiddleware, csrf_guard
 
 HERE = Path(__file__).parent
@@ -65,6 +67,8 @@ def web_routers() -> list[RouterType]:
             admin_pages.admin_page,
             admin_pages.member_users,
             admin_pages.password_link,
+            *ACCOUNTING_PAGES,
+            *RECONCILIATION_PAGES,
         ],
         middleware=[WebSessionMiddleware()],
         guards=[csrf_guard],
