@@ -279,6 +279,7 @@ async def settlement_page(request: Request[Any, Any, Any], number: FromPath[str]
         "settlement.html",
         viewer,
         settlement=found,
+        parties=await settlement.document_parties(found),
         month=month_label(found.period),
         status_labels=SETTLEMENT_STATUS,
         may_reverse=viewer.has(*COOP_ACCOUNTANT) and found.status == "booked",

@@ -77,8 +77,16 @@ async def import_statement(request: Request[Any, Any, Any]) -> Response[Any]:
         f"{result.unmatched} offen; {result.duplicates} bereits bekannte übersprungen."
     )
     flash(request, "ok", text)
-    for difference in result.balance_differences:
-        flash(request, "error", f"Salden des Auszugs stimmen nicht überein: {difference}")
+    for statement in result.statements:
+        if statement.balance_ok is False:
+            flash(
+                request,
+                "error",
+                f"Die Salden des Auszugs {statement.reference} stimmen nicht überein: Anfangssaldo "
+                f"{betrag(statement.opening_balance)} und Umsätze {betrag(statement.entries_total)} ergeben nicht "
+                f"den Endsaldo {betrag(statement.closing_balance)} "
+                f"(Abweichung {betrag(statement.balance_difference)}).",
+            )
     return redirect("/abrechnung/bank")
 
 
@@ -153,7 +161,8 @@ async def start_netting(request: Request[Any, Any, Any]) -> Response[Any]:
             text = "Der Stichtag darf nicht in der Zukunft liegen."
         flash(request, "error", text)
         return redirect("/abrechnung/verrechnung")
-    flash(request, "ok", f"Verrechnung zum {run.as_of:%d.%m.%Y} gebucht: {run.transfers} Überweisungen vorgeschlagen.")
+    transfers = "eine Überweisung" if run.transfers == 1 else f"{run.transfers} Überweisungen"
+    flash(request, "ok", f"Verrechnung zum {run.as_of:%d.%m.%Y} gebucht: {transfers} vorgeschlagen.")
     return redirect(f"/abrechnung/verrechnung/{run.id}")
 
 
@@ -162,7 +171,26 @@ async def netting_run_page(request: Request[Any, Any, Any], run_id: FromPath[str
     """One netting run: the offsets booked, the proposed transfers, payees without valid bank details."""
     viewer = await current_viewer(request, *COOP_READERS)
     run = await netting.get_run(parse_id(run_id))
-    return render(request, "netting_run.html", viewer, run=run)
+    return render(
+        request,
+        "netting_run.html",
+        viewer,
+        run=run,
+        problems=[german_bank_problem(text) for text in run.errors],
+        payable=any(payout.bank_details_ok for payout in run.payouts),
+    )
+
+
+def german_bank_problem(text: str) -> str:
+    """A netting run's note on a payee's bank details (``CODE: no IBAN on file``, ``CODE: IBAN …: why``) in German."""
+    code, _, problem = text.partition(": ")
+    if problem == "no IBAN on file":
+        return f"{code}: keine IBAN hinterlegt"
+    kind, _, rest = problem.partition(" ")
+    if kind in ("IBAN", "BIC"):
+        value, _, why = rest.partition(": ")
+        return f"{code}: {kind} {value} ist ungültig ({why})"
+    return text
 
 
 @get("/abrechnung/verrechnung/{run_id:str}/zahlungsdatei.xml", name="web:netting-payments")

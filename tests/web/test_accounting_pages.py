@@ -19,7 +19,7 @@ from marketplace.settlement import services as settlement
 from marketplace.settlement.tables import Settlement, SettlementRun
 from marketplace.web.accounting_pages import month_ends, previous_period
 from tests.reconciliation.helpers import KDZ_IBAN, STRANGER_IBAN, Entry, Statement, camt053
-from tests.settlement.helpers import RUNNER, Exchange
+from tests.settlement.helpers import LEITWEG_HZD, RUNNER, Exchange
 from tests.settlement.scenario import PERIOD, february
 from tests.web.helpers import csrf, post_form, sign_in, web_client, web_user
 
@@ -169,7 +169,9 @@ async def test_a_settlement_page_shows_parties_lines_totals_and_its_documents() 
         await signed_in(client, "HZD", "accountant")
         page = await client.get(f"/abrechnung/abrechnungen/{KDZ_SETTLEMENT}")
         assert page.status_code == 200
-        for text in ("KDZ-MZ", "HZD", "Feb. 2025", "493,81\u00a0€", "64,87\u00a0€", "558,68\u00a0€", "12,5 TB"):
+        parties = ("Kommunale Datenzentrale Mainz (KDZ-MZ)", "Hessische Zentrale für Datenverarbeitung (HZD)")
+        leitweg = f"Leitweg-ID {LEITWEG_HZD}"
+        for text in (*parties, leitweg, "Feb. 2025", "493,81\u00a0€", "64,87\u00a0€", "558,68\u00a0€", "12,5 TB"):
             assert text in page.text, text
         assert "stornieren" not in page.text  # only the cooperative's accountant reverses
         pdf = await client.get(f"/abrechnung/abrechnungen/{KDZ_SETTLEMENT}/dokument.pdf")
@@ -307,6 +309,31 @@ async def test_a_statement_is_imported_and_an_unmatched_line_assigned_by_hand() 
         assert EKOM_SETTLEMENT not in items.split('<h2 id="posten">')[1].split("Verbindlichkeit")[0]
 
 
+async def test_a_statement_whose_balances_disagree_is_named_on_the_page() -> None:
+    async with web_client() as client:
+        await settled_february(client)
+        await signed_in(client, "KOPIT", "coop_accountant")
+        content = camt053(Statement(entries=[Entry("59.50", reference="BANK-2")], opening="1000.00", closing="1000.00"))
+        await upload(client, content)
+        page = (await client.get("/abrechnung/bank")).text
+        assert "Die Salden des Auszugs STMT-2025-03-10 stimmen nicht überein" in page
+        assert "(Abweichung " in page
+
+
+async def test_without_a_payee_with_bank_details_the_netting_run_offers_no_payment_file() -> None:
+    async with web_client() as client:
+        await settled_february(client)
+        await Member.update({Member.iban: None}).where(Member.code == "KDZ-MZ")
+        await signed_in(client, "KOPIT", "coop_accountant")
+        started = await post_form(client, "/abrechnung/verrechnung", {"as_of": "2025-03-31"})
+        page = (await client.get(started.headers["location"])).text
+        assert "KDZ-MZ: keine IBAN hinterlegt" in page
+        assert "zahlungsdatei.xml" not in page
+        refused = await client.get(started.headers["location"] + "/zahlungsdatei.xml")
+        assert refused.status_code == 303
+        assert "keine Auszahlung an einen Empfänger" in (await client.get(refused.headers["location"])).text
+
+
 async def test_a_file_that_is_no_statement_shows_a_german_error_and_imports_nothing() -> None:
     async with web_client() as client:
         await settled_february(client)
@@ -330,7 +357,7 @@ async def test_a_netting_run_proposes_transfers_and_gives_the_sepa_file() -> Non
         page = (await client.get(run_page)).text
         assert "Verrechnung zum 31.03.2025" in page
         assert "558,68\u00a0€" in page  # to KDZ-MZ
-        assert "EKOM21: no IBAN on file" in page  # left out of the file
+        assert "EKOM21: keine IBAN hinterlegt" in page  # left out of the file
         payments = await client.get(f"{run_page}/zahlungsdatei.xml")
         assert payments.status_code == 200
         assert b"pain.001.001.09" in payments.content
