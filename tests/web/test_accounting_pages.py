@@ -147,6 +147,17 @@ async def test_a_month_that_has_not_ended_is_refused_with_a_german_message() -> 
     assert await SettlementRun.count() == 0
 
 
+async def test_the_runs_page_lists_the_latest_run_first() -> None:
+    await Exchange.make()
+    older, _ = await settlement.create_run("2025-01", RUNNER)
+    newer, _ = await settlement.create_run("2025-02", RUNNER)
+    async with web_client() as client:
+        await signed_in(client, "KOPIT", "auditor")
+        page = (await client.get("/abrechnung/laeufe")).text
+        assert page.index(f"/abrechnung/laeufe/{newer}") < page.index(f"/abrechnung/laeufe/{older}")
+        assert "Monat abrechnen" not in page  # only the cooperative's accountant starts runs
+
+
 async def test_the_page_of_a_running_run_shows_its_progress_and_reloads_itself() -> None:
     await Exchange.make()
     run_id, _ = await settlement.create_run(previous_period(today()), RUNNER)
@@ -307,6 +318,17 @@ async def test_a_statement_is_imported_and_an_unmatched_line_assigned_by_hand() 
         assert "Alle Umsätze dieses Auszugs sind zugeordnet." in after
         items = (await client.get("/abrechnung/offene-posten", params={"mitglied": "HZD"})).text
         assert EKOM_SETTLEMENT not in items.split('<h2 id="posten">')[1].split("Verbindlichkeit")[0]
+
+
+async def test_an_upload_without_the_forms_csrf_token_is_refused_and_imports_nothing() -> None:
+    async with web_client() as client:
+        await settled_february(client)
+        await signed_in(client, "KOPIT", "coop_accountant")
+        content = statement_file(Entry("59.50", reference="BANK-3"))
+        refused = await client.post("/abrechnung/bank", files={"file": ("auszug.xml", content, "application/xml")})
+        assert refused.status_code == 403
+        assert "Das Formular ist abgelaufen" in refused.text
+    assert await BankStatement.count() == 0
 
 
 async def test_a_statement_whose_balances_disagree_is_named_on_the_page() -> None:
