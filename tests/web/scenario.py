@@ -161,6 +161,13 @@ async def run(browser: Browser, base_url: str, users: Users, shots: Path | None 
     assert download.suggested_filename == "ledger-HZD.beancount"
     ledger_text = Path(await download.path()).read_text(encoding="utf-8")
 
+    # On a phone the member's accountant reads the settlement: the page reflows, only its tables scroll.
+    phone_accountant = await _signed_in(browser, base_url, users.accountant, viewport={"width": 390, "height": 844})
+    await phone_accountant.goto(f"/abrechnung/abrechnungen/{settlement_number}")
+    await expect(phone_accountant.get_by_role("heading", name=f"Abrechnung {settlement_number}")).to_be_visible()
+    assert await phone_accountant.evaluate("document.documentElement.scrollWidth") <= 390
+    await _shot(phone_accountant, shots, "17-abrechnung-schmal")
+
     # The member's admin sees its users and can create password links.
     admin = await _signed_in(browser, base_url, users.admin)
     await admin.get_by_role("link", name="Verwaltung").click()
