@@ -392,6 +392,10 @@ async def verify_ledger(request: Request[Any, Any, Any]) -> Response[Any]:
     return await _periods_page(request, viewer, verified=await accounting.verify())
 
 
+def _not_ended(period: str) -> str:
+    return f"{month_label(period)} ist noch nicht zu Ende und kann noch nicht abgeschlossen werden."
+
+
 @get("/abrechnung/perioden/{period:str}/abschliessen", name="web:period-close-confirm")
 async def close_confirm(request: Request[Any, Any, Any], period: FromPath[str]) -> Response[Any]:
     """Confirm closing a month: what it means is shown before anything changes."""
@@ -399,6 +403,9 @@ async def close_confirm(request: Request[Any, Any, Any], period: FromPath[str]) 
     if not _PERIOD.fullmatch(period):
         raise NotFound("There is no such period.")
     first, last = period_bounds(period)
+    if last >= today():
+        flash(request, "error", _not_ended(period))
+        return redirect("/abrechnung/perioden")
     return render(
         request, "period_close.html", viewer, period=period, month=month_label(period), first=first, last=last
     )
@@ -415,7 +422,7 @@ async def close(request: Request[Any, Any, Any], period: FromPath[str]) -> Respo
     except DomainError as exc:
         text = german_error(exc)
         if "not ended" in (exc.detail or ""):
-            text = f"{month_label(period)} ist noch nicht zu Ende und kann noch nicht abgeschlossen werden."
+            text = _not_ended(period)
         flash(request, "error", text)
         return redirect("/abrechnung/perioden")
     flash(request, "ok", f"{month_label(period)} ist abgeschlossen.")

@@ -6,7 +6,9 @@ S-2025-000002 KDZ-MZ → HZD 558,68 €. Every page follows the API's roles and 
 
 from __future__ import annotations
 
+import asyncio
 import re
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -17,7 +19,7 @@ from marketplace.members.tables import Member
 from marketplace.reconciliation.tables import BankStatement, NettingRun
 from marketplace.settlement import services as settlement
 from marketplace.settlement.tables import Settlement, SettlementRun
-from marketplace.web.accounting_pages import month_ends, previous_period
+from marketplace.web.accounting_pages import CHART_TOP, chart_of, month_ends, previous_period
 from tests.reconciliation.helpers import KDZ_IBAN, STRANGER_IBAN, Entry, Statement, camt053
 from tests.settlement.helpers import LEITWEG_HZD, RUNNER, Exchange
 from tests.settlement.scenario import PERIOD, february
@@ -120,7 +122,7 @@ async def test_the_cooperatives_accountant_settles_a_month_with_the_form() -> No
         started = await post_form(client, "/abrechnung/laeufe", {"period": PERIOD}, page="/abrechnung/laeufe")
         assert started.status_code == 303
         assert re.fullmatch(r"/abrechnung/laeufe/[0-9a-f-]{36}", started.headers["location"])
-        page = await client.get(started.headers["location"])
+        page = await finished_run_page(client, started.headers["location"])
         assert "Abrechnungslauf Feb. 2025" in page.text
         assert "Abgeschlossen" in page.text
         # February's five agreements (the sixth starts in March) are all processed.
@@ -130,6 +132,16 @@ async def test_the_cooperatives_accountant_settles_a_month_with_the_form() -> No
         listed = await client.get("/abrechnung/laeufe")
         assert started.headers["location"] in listed.text
     assert await Settlement.count() == 2
+
+
+async def finished_run_page(client: httpx.AsyncClient, path: str) -> httpx.Response:
+    """The run's page once the run has finished (at once while runs execute in the request)."""
+    for _ in range(50):
+        page = await client.get(path)
+        if 'http-equiv="refresh"' not in page.text:
+            return page
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the run at {path} did not finish")
 
 
 async def test_a_month_that_has_not_ended_is_refused_with_a_german_message() -> None:
@@ -277,6 +289,33 @@ async def test_the_balances_page_charts_the_members_last_twelve_month_ends() -> 
         # February 2025 is older than twelve months and nothing has been paid: 618,18 € at every month end.
         assert {row[2] for row in rows} == {"618,18\u00a0€"}
         assert page.count("<rect ") == 12
+
+
+def test_the_chart_draws_what_is_owed_above_and_what_is_due_below_the_zero_line() -> None:
+    days = month_ends(today(), 3)
+    chart = chart_of(
+        "HZD",
+        [
+            (days[0][0], days[0][1], Decimal("100")),
+            (days[1][0], days[1][1], Decimal("-50")),
+            (days[2][0], days[2][1], Decimal("0")),
+        ],
+    )
+    owes, owed, even = chart.bars
+    assert owes.y == CHART_TOP and owes.y + owes.height == chart.zero_y
+    assert owed.y == chart.zero_y and owed.height == owes.height // 2
+    assert even.height == 0
+    assert (chart.highest, chart.lowest) == (Decimal("100"), Decimal("-50"))
+
+
+async def test_a_month_that_has_not_ended_has_no_close_confirmation() -> None:
+    await Exchange.make()
+    async with web_client() as client:
+        await signed_in(client, "KOPIT", "coop_accountant")
+        month = today().strftime("%Y-%m")
+        refused = await client.get(f"/abrechnung/perioden/{month}/abschliessen")
+        assert refused.headers["location"] == "/abrechnung/perioden"
+        assert "noch nicht zu Ende" in (await client.get("/abrechnung/perioden")).text
 
 
 # --- bank import and assignment -----------------------------------------------------------------------------
