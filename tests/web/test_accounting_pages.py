@@ -230,6 +230,9 @@ async def test_the_cooperative_filters_settlements_by_month_and_member() -> None
         assert EKOM_SETTLEMENT not in by_member.text
         other_month = await client.get("/abrechnung/abrechnungen", params={"zeitraum": "2025-03"})
         assert "Keine Abrechnungen gefunden." in other_month.text
+        bad_month = await client.get("/abrechnung/abrechnungen", params={"zeitraum": "Februar"})
+        assert bad_month.status_code == 200
+        assert "Bitte geben Sie den Monat im Format JJJJ-MM an." in bad_month.text
 
 
 async def test_a_reversal_without_a_reason_is_refused_and_changes_nothing() -> None:
