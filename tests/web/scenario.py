@@ -210,7 +210,8 @@ async def _settle(browser: Browser, base_url: str, users: Users, period: str, sh
     await coop.get_by_role("link", name="Abrechnungsläufe").click()
     await expect(coop.get_by_label("Abrechnungsmonat")).to_have_value(period)
     await coop.get_by_role("button", name="Abrechnungslauf starten").click()
-    await expect(coop.locator("#lauf-status")).to_have_text("Abgeschlossen")
+    # A run handed to a worker finishes later; its page reloads itself every 3 seconds until then.
+    await expect(coop.locator("#lauf-status")).to_have_text("Abgeschlossen", timeout=30_000)
     await expect(coop.get_by_role("status")).to_contain_text("wurde gestartet")
     await _shot(coop, shots, "11-abrechnungslauf")
     await coop.get_by_role("link", name=re.compile(r"^Abrechnungen von ")).click()
