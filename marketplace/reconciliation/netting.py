@@ -318,3 +318,41 @@ async def get_run(run_id: UUID) -> NettingRunOut:
         created_by=str(run["created_by"]),
         created_at=run["created_at"],
     )
+
+
+class NettingRunSummary(msgspec.Struct, kw_only=True):
+    """A netting run in a list: when, by whom, how many transfers of how much."""
+
+    id: UUID
+    as_of: date
+    transfers: int
+    payouts_total: Money
+    created_by: str
+    created_at: datetime
+
+
+async def list_runs(*, limit: int) -> list[NettingRunSummary]:
+    """The latest ``limit`` netting runs, newest first, with their proposed transfers summed."""
+    runs = [
+        dict(row) for row in await NettingRun.select().order_by(NettingRun.created_at, ascending=False).limit(limit)
+    ]
+    ids = [row["id"] for row in runs]
+    payouts = (
+        await NettingPayout.select(NettingPayout.run, NettingPayout.amount_cents).where(NettingPayout.run.is_in(ids))
+        if ids
+        else []
+    )
+    counted: dict[UUID, list[int]] = defaultdict(list)
+    for payout in payouts:
+        counted[as_uuid(payout["run"])].append(int(payout["amount_cents"]))
+    return [
+        NettingRunSummary(
+            id=as_uuid(row["id"]),
+            as_of=row["as_of"],
+            transfers=len(counted[as_uuid(row["id"])]),
+            payouts_total=money(sum(counted[as_uuid(row["id"])])),
+            created_by=str(row["created_by"]),
+            created_at=row["created_at"],
+        )
+        for row in runs
+    ]

@@ -628,6 +628,12 @@ async def get_run(run_id: UUID) -> schemas.SettlementRun:
     return _run_out(dict(row))
 
 
+async def list_runs(*, limit: int) -> list[schemas.SettlementRun]:
+    """The latest ``limit`` runs, newest first (the cooperative's roles only: see the callers)."""
+    rows = await SettlementRun.select().order_by(SettlementRun.created_at, ascending=False).limit(limit)
+    return [_run_out(dict(row)) for row in rows]
+
+
 # --- reading settlements --------------------------------------------------------------------------------
 
 

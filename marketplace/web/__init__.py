@@ -17,9 +17,11 @@ from litestar.template.config import TemplateConfig
 
 from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.web import admin_pages, auth_pages, booking_pages, catalogue_pages
+from marketplace.web.accounting_pages import ACCOUNTING_PAGES
 from marketplace.web.context import web_exception_handler
 from marketplace.web.formatting import FILTERS
 from marketplace.web.offer_pages import OFFER_PAGES
+from marketplace.web.reconciliation_pages import RECONCILIATION_PAGES
 from marketplace.web.session import WebSessionMiddleware, csrf_guard
 from marketplace.web.token_pages import TOKEN_PAGES
 from marketplace.web.usage_pages import USAGE_PAGES
@@ -73,6 +75,8 @@ def web_routers() -> list[RouterType]:
             admin_pages.admin_page,
             admin_pages.member_users,
             admin_pages.password_link,
+            *ACCOUNTING_PAGES,
+            *RECONCILIATION_PAGES,
         ],
         middleware=[WebSessionMiddleware()],
         guards=[csrf_guard],

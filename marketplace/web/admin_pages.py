@@ -14,6 +14,7 @@ from marketplace.auth import Role
 from marketplace.errors import DomainError, NotFound
 from marketplace.members import passwords
 from marketplace.members import services as member_services
+from marketplace.web.accounting_pages import balance_chart
 from marketplace.web.catalogue_pages import parse_id
 from marketplace.web.context import ADMINS, LEDGER_READERS, current_viewer, error_page, flash, redirect, render
 
@@ -45,8 +46,10 @@ async def accounting_page(
     try:
         balances = await accounting.get_balances(principal, as_of=None, member=member)
         statement = None
+        chart = None
         if member or not principal.sees_all_members:
             statement = await accounting.get_statement(principal, member=member, start=start, end=end)
+            chart = await balance_chart(viewer, member)
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -60,6 +63,7 @@ async def accounting_page(
         viewer,
         balances=balances,
         statement=statement,
+        chart=chart,
         member=member or (None if principal.sees_all_members else principal.member_code),
         members=members,
         von=start.isoformat() if start else "",

@@ -1,19 +1,29 @@
 """The browser scenario of issue 8, shared by the end-to-end test and the screenshot script.
 
 A provider publishes an offer, a buyer finds and requests it, the provider accepts, the buyer sees the agreement
-and the termination date, an accountant downloads the ledger, another member's user gets the 404 page.
+and the termination date, the cooperative's accountant settles the month that has ended and downloads the
+ledger, the member's accountant reads its balances and downloads its part, another member's user gets the 404
+page.
+
+The agreement accepted in the browser starts today, so it can be settled only after this month has ended. The
+month that is settled therefore charges the same offer between the same members under an agreement that began on
+the first day of last month: the cooperative's admin records it through the API, as it records agreements made by
+letter before the exchange (``POST /api/v1/agreements``, start in the past).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.async_api import Browser, Page, expect
 
 from marketplace.auth import Role
-from tests.builders import member
+from marketplace.clock import today
+from tests.builders import bearer, member, token
 from tests.web.helpers import PASSWORD, web_user
 
 CHROMIUM = "/usr/bin/chromium"
@@ -38,6 +48,8 @@ class Users:
     accountant: str
     admin: str
     stranger: str
+    coop_accountant: str
+    coop_admin_token: str
 
     @classmethod
     async def make(cls) -> Users:
@@ -48,6 +60,8 @@ class Users:
         users.accountant = await web_user("HZD", Role.accountant, email="rechnungswesen@hzd.example")
         users.admin = await web_user("HZD", Role.member_admin, email="admin@hzd.example")
         users.stranger = await web_user("GU-FFM", Role.buyer, email="einkauf@uni-frankfurt.example")
+        users.coop_accountant = await web_user("KOPIT", Role.coop_accountant, email="buchhaltung@kopit-eg.example")
+        users.coop_admin_token = await token("KOPIT", Role.coop_admin)
         return users
 
 
@@ -104,6 +118,7 @@ async def run(browser: Browser, base_url: str, users: Users, shots: Path | None 
     await _shot(buyer, shots, "02-katalog")
     await buyer.get_by_role("link", name=OFFER_TITLE).click()
     await expect(buyer.get_by_role("heading", name=OFFER_TITLE)).to_be_visible()
+    offer_id = buyer.url.rstrip("/").rsplit("/", 1)[-1]
     await buyer.get_by_label("Menge (TB-Monat)", exact=True).fill("2")
     await _shot(buyer, shots, "03-angebot")
     await buyer.get_by_role("button", name="Anfrage senden").click()
@@ -130,16 +145,28 @@ async def run(browser: Browser, base_url: str, users: Users, shots: Path | None 
     assert re.fullmatch(r"\d{2}\.\d{2}\.\d{4}", earliest)
     await _shot(buyer, shots, "07-kuendigen")
 
+    # The cooperative's accountant settles last month and downloads the whole ledger.
+    period = await _record_last_months_agreement(base_url, users, offer_id)
+    settlement_number, coop_ledger_text = await _settle(browser, base_url, users, period, shots)
+
     # The member's accountant reads the statement and downloads the ledger.
     accountant = await _signed_in(browser, base_url, users.accountant)
     await accountant.get_by_role("link", name="Abrechnung").click()
     await expect(accountant.get_by_role("heading", name="Kontoauszug von HZD")).to_be_visible()
+    await expect(accountant.locator("#verlauf-tabelle")).to_contain_text("2.469,00\u00a0€")
     await _shot(accountant, shots, "08-abrechnung")
     async with accountant.expect_download() as download_info:
         await accountant.get_by_role("link", name="Hauptbuch (.beancount) herunterladen").click()
     download = await download_info.value
     assert download.suggested_filename == "ledger-HZD.beancount"
     ledger_text = Path(await download.path()).read_text(encoding="utf-8")
+
+    # On a phone the member's accountant reads the settlement: the page reflows, only its tables scroll.
+    phone_accountant = await _signed_in(browser, base_url, users.accountant, viewport={"width": 390, "height": 844})
+    await phone_accountant.goto(f"/abrechnung/abrechnungen/{settlement_number}")
+    await expect(phone_accountant.get_by_role("heading", name=f"Abrechnung {settlement_number}")).to_be_visible()
+    assert await phone_accountant.evaluate("document.documentElement.scrollWidth") <= 390
+    await _shot(phone_accountant, shots, "17-abrechnung-schmal")
 
     # The member's admin sees its users and can create password links.
     admin = await _signed_in(browser, base_url, users.admin)
@@ -157,4 +184,61 @@ async def run(browser: Browser, base_url: str, users: Users, shots: Path | None 
     # Narrow screens: the catalogue on a phone.
     phone = await _signed_in(browser, base_url, users.buyer, viewport={"width": 390, "height": 844})
     await _shot(phone, shots, "10-katalog-schmal")
-    return {"agreement_url": agreement_url, "reference": reference, "ledger": ledger_text}
+    return {
+        "agreement_url": agreement_url,
+        "reference": reference,
+        "ledger": ledger_text,
+        "settlement": settlement_number,
+        "coop_ledger": coop_ledger_text,
+    }
+
+
+async def _record_last_months_agreement(base_url: str, users: Users, offer_id: str) -> str:
+    """The cooperative's admin records the members' agreement on the offer since the 1st of last month; the month."""
+    first = (today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    body = {"offer_id": offer_id, "provider": "KDZ-MZ", "consumer": "HZD", "quantity": 2, "start_date": str(first)}
+    async with httpx.AsyncClient(base_url=base_url) as api:
+        response = await api.post("/api/v1/agreements", headers=bearer(users.coop_admin_token), json=body)
+    assert response.status_code == 201, response.text
+    return f"{first.year:04d}-{first.month:02d}"
+
+
+async def _settle(browser: Browser, base_url: str, users: Users, period: str, shots: Path | None) -> tuple[str, str]:
+    """Run the settlement of ``period`` in the browser and open it; its number and the whole ledger's text."""
+    coop = await _signed_in(browser, base_url, users.coop_accountant)
+    await coop.get_by_role("link", name="Abrechnung", exact=True).click()
+    await coop.get_by_role("link", name="Abrechnungsläufe").click()
+    await expect(coop.get_by_label("Abrechnungsmonat")).to_have_value(period)
+    await coop.get_by_role("button", name="Abrechnungslauf starten").click()
+    # A run handed to a worker finishes later; its page reloads itself every 3 seconds until then.
+    await expect(coop.locator("#lauf-status")).to_have_text("Abgeschlossen", timeout=30_000)
+    await expect(coop.get_by_role("status")).to_contain_text("wurde gestartet")
+    await _shot(coop, shots, "11-abrechnungslauf")
+    await coop.get_by_role("link", name=re.compile(r"^Abrechnungen von ")).click()
+    await coop.get_by_role("link", name=re.compile(r"^S-\d{4}-\d{6}$")).click()
+    number = (await coop.get_by_role("heading", level=1).inner_text()).removeprefix("Abrechnung ")
+    await expect(coop.get_by_role("cell", name="2.469,00\u00a0€").first).to_be_visible()
+    await _shot(coop, shots, "12-abrechnung")
+    await coop.get_by_role("link", name="Offene Posten").click()
+    await expect(coop.get_by_role("link", name=number).first).to_be_visible()
+    await _shot(coop, shots, "13-offene-posten")
+    await coop.get_by_role("link", name="Verrechnung").click()
+    await coop.get_by_role("button", name="Verrechnung buchen").click()
+    await expect(coop.get_by_role("heading", level=1)).to_contain_text("Verrechnung zum")
+    await _shot(coop, shots, "14-verrechnung")
+    await coop.get_by_role("link", name="Perioden").click()
+    await coop.get_by_role("button", name="Hauptbuch prüfen (Hash-Kette)").click()
+    await expect(coop.locator("#pruefergebnis")).to_contain_text("Das Hauptbuch ist unverändert")
+    await _shot(coop, shots, "15-perioden")
+    await coop.get_by_role("link", name="Kontostände").click()
+    await coop.get_by_label("Mitglied").select_option("HZD")
+    await coop.get_by_role("button", name="Anzeigen", exact=True).click()
+    await expect(coop.locator("#verlauf-tabelle")).to_contain_text("2.469,00\u00a0€")
+    await _shot(coop, shots, "16-kontostaende")
+    await coop.get_by_label("Mitglied").select_option("")
+    await coop.get_by_role("button", name="Anzeigen", exact=True).click()
+    async with coop.expect_download() as download_info:
+        await coop.get_by_role("link", name="Hauptbuch (.beancount) herunterladen").click()
+    download = await download_info.value
+    ledger_text = Path(await download.path()).read_text(encoding="utf-8")
+    return number, ledger_text
