@@ -38,7 +38,7 @@ from ledger.errors import (
     UnknownAccount,
 )
 from ledger.export import ExportResult, export
-from ledger.journal import get_entry, get_entry_by_key, post, reverse
+from ledger.journal import NewEntry, get_entry, get_entry_by_key, post, post_many, reverse
 from ledger.models import (
     Account,
     Balance,
@@ -74,6 +74,7 @@ __all__ = [
     "LedgerError",
     "Leg",
     "MemberBalance",
+    "NewEntry",
     "PeriodClosed",
     "Posting",
     "Statement",
@@ -101,6 +102,7 @@ __all__ = [
     "open_standard_accounts",
     "payable",
     "post",
+    "post_many",
     "receivable",
     "reverse",
     "statement",
