@@ -15,6 +15,9 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.table import Table
+
 from ledger import rules
 from ledger.check import check_entries, check_entry
 from ledger.db import JOURNAL_LOCK, lock, transaction
@@ -309,43 +312,75 @@ async def _insert_new(drafts: list[_Draft]) -> list[Entry]:
         if day < known[name].opened_on:
             await AccountRow.update({AccountRow.opened_on: day}).where(AccountRow.name == name)
     # Postings first: inserting an entry seals it, and the database checks that it balances.
-    postings = [
-        PostingRow(
-            id=uuid.uuid4(),
-            entry=entry.id,
-            line=line,
-            account=posting.account,
-            amount_cents=posting.cents,
-            currency=posting.currency,
-        )
-        for entry in entries
-        for line, posting in enumerate(entry.postings)
-    ]
-    for start in range(0, len(postings), _INSERT_ROWS):
-        await PostingRow.insert(*postings[start : start + _INSERT_ROWS])
-    rows_out = [_entry_row(entry) for entry in entries]
-    for start in range(0, len(rows_out), _INSERT_ROWS):
-        await EntryRow.insert(*rows_out[start : start + _INSERT_ROWS])
+    await _insert_records(
+        PostingRow,
+        ("id", "entry", "line", "account", "amount_cents", "currency"),
+        [
+            (uuid.uuid4(), entry.id, line, posting.account, posting.cents, posting.currency)
+            for entry in entries
+            for line, posting in enumerate(entry.postings)
+        ],
+    )
+    await _insert_records(EntryRow, _ENTRY_COLUMNS, [_entry_values(entry) for entry in entries])
     return entries
 
 
-def _entry_row(entry: Entry) -> EntryRow:
-    return EntryRow(
-        id=entry.id,
-        number=entry.number,
-        date=entry.date,
-        payee=entry.payee,
-        narration=entry.narration,
-        tags=" ".join(entry.tags),
-        links=" ".join(entry.links),
-        metadata=json.dumps(entry.metadata, sort_keys=True, ensure_ascii=False),
-        idempotency_key=entry.idempotency_key,
-        actor=entry.actor,
-        created_at=entry.created_at,
-        reverses=entry.reverses,
-        prev_hash=entry.prev_hash,
-        hash=entry.hash,
+_ENTRY_COLUMNS = (
+    "id",
+    "number",
+    "date",
+    "payee",
+    "narration",
+    "tags",
+    "links",
+    "metadata",
+    "idempotency_key",
+    "actor",
+    "created_at",
+    "reverses",
+    "prev_hash",
+    "hash",
+)
+
+
+def _entry_values(entry: Entry) -> tuple[Any, ...]:
+    """The values of an entry's row, in the order of ``_ENTRY_COLUMNS``."""
+    return (
+        entry.id,
+        entry.number,
+        entry.date,
+        entry.payee,
+        entry.narration,
+        " ".join(entry.tags),
+        " ".join(entry.links),
+        json.dumps(entry.metadata, sort_keys=True, ensure_ascii=False),
+        entry.idempotency_key,
+        entry.actor,
+        entry.created_at,
+        entry.reverses,
+        entry.prev_hash,
+        entry.hash,
     )
+
+
+def _entry_row(entry: Entry) -> EntryRow:
+    return EntryRow(**dict(zip(_ENTRY_COLUMNS, _entry_values(entry), strict=True)))
+
+
+async def _insert_records(table: type[Table], columns: Sequence[str], records: list[tuple[Any, ...]]) -> None:
+    """Rows in bulk inside the current transaction: one COPY on PostgreSQL, multi-row INSERTs on SQLite.
+
+    COPY fires the journal's triggers and checks its constraints just as INSERT does.
+    """
+    db = table._meta.db  # the table's engine: finding it through piccolo_conf again costs more than the COPY
+    current = db.current_transaction.get()
+    if isinstance(db, PostgresEngine) and current is not None:
+        await current.connection.copy_records_to_table(table._meta.tablename, records=records, columns=list(columns))
+        return
+    for start in range(0, len(records), _INSERT_ROWS):
+        await table.insert(
+            *(table(**dict(zip(columns, record, strict=True))) for record in records[start : start + _INSERT_ROWS])
+        )
 
 
 async def reverse(

@@ -15,6 +15,7 @@ from piccolo.columns.combination import Where
 from marketplace.audit.schemas import AuditEventOut, AuditEventPage
 from marketplace.audit.tables import AuditEvent
 from marketplace.auth import Actor, Principal
+from marketplace.bulk import insert_records
 from marketplace.clock import now
 from marketplace.observability import current_request_id
 from marketplace.pagination import InvalidCursor, decode_cursor, encode_cursor
@@ -63,41 +64,54 @@ class Change:
     reason: str | None = None
 
 
-#: Rows per INSERT statement: well below either engine's limit of bound parameters.
-CHUNK = 500
+_AUDIT_COLUMNS = (
+    "id",
+    "occurred_at",
+    "actor_user",
+    "actor_label",
+    "member",
+    "subject_type",
+    "subject_id",
+    "action",
+    "before",
+    "after",
+    "reason",
+    "request_id",
+)
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, default=str, sort_keys=True)
 
 
 async def record_many(actor: Actor, changes: Sequence[Change]) -> None:
-    """Append several audit events, a few hundred per statement; call it inside the transaction of the changes.
+    """Append several audit events in bulk; call it inside the transaction of the changes.
 
-    The same rows as ``record`` once per change, for bulk work (a settlement run books thousands of changes).
+    The same rows as ``record`` once per change, for batch work (a settlement run books thousands of changes).
     """
-    if not changes:
-        return
     moment = now()
     request_id = current_request_id()
-    for start in range(0, len(changes), CHUNK):
-        await AuditEvent.insert(
-            *(
-                AuditEvent(
-                    id=uuid.uuid4(),
-                    occurred_at=moment,
-                    actor_user=actor.user_id,
-                    actor_label=actor.label,
-                    member=change.member_id,
-                    subject_type=change.subject_type,
-                    subject_id=str(change.subject_id),
-                    action=change.action,
-                    before=json.dumps(change.before, default=str, sort_keys=True)
-                    if change.before is not None
-                    else None,
-                    after=json.dumps(change.after, default=str, sort_keys=True) if change.after is not None else None,
-                    reason=change.reason,
-                    request_id=request_id,
-                )
-                for change in changes[start : start + CHUNK]
+    await insert_records(
+        AuditEvent,
+        _AUDIT_COLUMNS,
+        [
+            (
+                uuid.uuid4(),
+                moment,
+                actor.user_id,
+                actor.label,
+                change.member_id,
+                change.subject_type,
+                str(change.subject_id),
+                change.action,
+                _json(change.before),
+                _json(change.after),
+                change.reason,
+                request_id,
             )
-        )
+            for change in changes
+        ],
+    )
 
 
 def _loads(value: Any) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ import structlog
 from litestar.channels import ChannelsPlugin
 
 from marketplace.background import PeriodicJob
+from marketplace.bulk import insert_records
 from marketplace.clock import now
 from marketplace.db import is_postgres, transaction
 from marketplace.events.tables import OutboxEvent
@@ -71,25 +72,19 @@ class Announcement(msgspec.Struct, frozen=True):
 
 
 async def emit_many(announcements: Sequence[Announcement]) -> None:
-    """Write several events into the outbox, a few hundred rows per statement (inside the caller's transaction).
+    """Write several events into the outbox in bulk (inside the caller's transaction).
 
-    The same rows as ``emit`` once per announcement, for bulk work such as a settlement run.
+    The same rows as ``emit`` once per announcement, for batch work such as a settlement run.
     """
     moment = now()
-    rows = [
-        OutboxEvent(
-            id=uuid.uuid4(),
-            member=member_id,
-            type=item.type,
-            subject_id=str(item.subject_id),
-            payload=json.dumps(item.data, default=str, sort_keys=True),
-            created_at=moment,
+    records: list[tuple[Any, ...]] = []
+    for item in announcements:
+        payload = json.dumps(item.data, default=str, sort_keys=True)
+        records.extend(
+            (uuid.uuid4(), member_id, item.type, str(item.subject_id), payload, moment)
+            for member_id in dict.fromkeys(item.recipients)
         )
-        for item in announcements
-        for member_id in dict.fromkeys(item.recipients)
-    ]
-    for start in range(0, len(rows), BATCH):
-        await OutboxEvent.insert(*rows[start : start + BATCH])
+    await insert_records(OutboxEvent, ("id", "member", "type", "subject_id", "payload", "created_at"), records)
 
 
 def _event(row: dict[str, Any]) -> Event:

@@ -30,12 +30,14 @@ from typing import Any
 from uuid import UUID
 
 import structlog
+from piccolo.table import Table
 
 import ledger
 from marketplace.audit import services as audit
 from marketplace.auth import Actor, Principal
 from marketplace.booking.calendar import period_bounds, period_of
 from marketplace.booking.tables import Agreement, UsageReport
+from marketplace.bulk import insert_records
 from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.schemas import OfferTerms
 from marketplace.clock import now, today
@@ -58,8 +60,8 @@ RETRIES = 5
 BATCH_PAIRS = 200
 #: A batch is cut earlier when its pairs have this many agreements together.
 BATCH_AGREEMENTS = 2000
-#: Rows per INSERT statement: well below either engine's limit of bound parameters.
-INSERT_ROWS = 500
+#: Ids per ``IN (...)`` list: well below either engine's limit of bound parameters.
+IN_LIST = 500
 _PERIOD = re.compile(r"^[12]\d{3}-(0[1-9]|1[0-2])$")
 _SPACE = re.compile(r"\s+")
 
@@ -236,8 +238,8 @@ async def _next_number(year: int) -> str:
 
 def _chunks(ids: list[UUID]) -> Iterable[list[UUID]]:
     """``ids`` in slices small enough for an ``IN (...)`` list on either engine."""
-    for start in range(0, len(ids), INSERT_ROWS):
-        yield ids[start : start + INSERT_ROWS]
+    for start in range(0, len(ids), IN_LIST):
+        yield ids[start : start + IN_LIST]
 
 
 async def _charged(agreement_ids: list[UUID], period: str) -> set[UUID]:
@@ -331,48 +333,50 @@ def _is_metered(ctx: _Context, row: dict[str, Any]) -> bool:
     return ctx.terms[as_uuid(row["offer_version"])].pricing == "metered"
 
 
-def _settlement_row(ctx: _Context, pair: _Pair, group: _Group, settlement_id: UUID, entry: UUID | None) -> Settlement:
+def _settlement_values(
+    ctx: _Context, pair: _Pair, group: _Group, settlement_id: UUID, entry: UUID | None
+) -> dict[str, Any]:
     assert group.number is not None
-    return Settlement(
-        id=settlement_id,
-        number=group.number,
-        run=ctx.run_id,
-        period=ctx.period,
-        provider=pair.provider,
-        consumer=pair.consumer,
-        net_cents=group.net,
-        tax_cents=group.tax,
-        gross_cents=group.gross,
-        fee_cents=group.fee,
-        status="booked",
-        ledger_entry=entry,
-        created_at=now(),
-        version=1,
-    )
+    return {
+        "id": settlement_id,
+        "number": group.number,
+        "run": ctx.run_id,
+        "period": ctx.period,
+        "provider": pair.provider,
+        "consumer": pair.consumer,
+        "net_cents": group.net,
+        "tax_cents": group.tax,
+        "gross_cents": group.gross,
+        "fee_cents": group.fee,
+        "status": "booked",
+        "ledger_entry": entry,
+        "created_at": now(),
+        "version": 1,
+    }
 
 
-def _line_rows(ctx: _Context, settlement_id: UUID, lines: list[Line]) -> list[SettlementLine]:
+def _line_values(ctx: _Context, settlement_id: UUID, lines: list[Line]) -> list[dict[str, Any]]:
     return [
-        SettlementLine(
-            id=uuid.uuid4(),
-            settlement=settlement_id,
-            line=index,
-            agreement=line.agreement_id,
-            period=ctx.period,
-            description=line.description,
-            pricing=line.pricing,
-            quantity_milli=line.quantity_milli,
-            unit=line.unit,
-            unit_price_cents=line.unit_price_cents,
-            active_days=line.active_days,
-            days_in_month=line.days_in_month,
-            net_cents=line.amounts.net,
-            tax_treatment=line.tax_treatment,
-            tax_rate=f"{line.amounts.tax_rate:f}",
-            tax_cents=line.amounts.tax,
-            gross_cents=line.amounts.gross,
-            reversed=False,
-        )
+        {
+            "id": uuid.uuid4(),
+            "settlement": settlement_id,
+            "line": index,
+            "agreement": line.agreement_id,
+            "period": ctx.period,
+            "description": line.description,
+            "pricing": line.pricing,
+            "quantity_milli": line.quantity_milli,
+            "unit": line.unit,
+            "unit_price_cents": line.unit_price_cents,
+            "active_days": line.active_days,
+            "days_in_month": line.days_in_month,
+            "net_cents": line.amounts.net,
+            "tax_treatment": line.tax_treatment,
+            "tax_rate": f"{line.amounts.tax_rate:f}",
+            "tax_cents": line.amounts.tax,
+            "gross_cents": line.amounts.gross,
+            "reversed": False,
+        }
         for index, line in enumerate(lines, start=1)
     ]
 
@@ -423,10 +427,11 @@ def _announcement(ctx: _Context, pair: _Pair, group: _Group) -> Announcement:
     )
 
 
-async def _insert(rows: list[Any]) -> None:
-    """Multi-row inserts of rows of one table, a few hundred per statement."""
-    for start in range(0, len(rows), INSERT_ROWS):
-        await type(rows[0]).insert(*rows[start : start + INSERT_ROWS])
+async def _insert(table: type[Table], rows: list[dict[str, Any]]) -> None:
+    """Rows of one table (dicts with the same keys) in bulk."""
+    if rows:
+        columns = list(rows[0])
+        await insert_records(table, columns, [tuple(row[column] for column in columns) for row in rows])
 
 
 async def _book_group(ctx: _Context, provider_id: UUID, consumer_id: UUID, agreement_ids: list[UUID]) -> _Group:
@@ -451,8 +456,8 @@ async def _book_group(ctx: _Context, provider_id: UUID, consumer_id: UUID, agree
             raise _NothingToBook(group)
         group.number = number
         settlement_id = uuid.uuid4()
-        await Settlement.insert(_settlement_row(ctx, pair, group, settlement_id, None))
-        await SettlementLine.insert(*_line_rows(ctx, settlement_id, lines))
+        await Settlement.insert(Settlement(**_settlement_values(ctx, pair, group, settlement_id, None)))
+        await SettlementLine.insert(*(SettlementLine(**line) for line in _line_values(ctx, settlement_id, lines)))
         if group.gross:
             new = _entry(ctx, pair, group)
             entry = await _post_entry(
@@ -541,14 +546,14 @@ async def _book_batch(ctx: _Context, pairs: list[_Pair]) -> list[_Group]:
         to_post = [(pair, group) for pair, group, _ in booked if group.gross]
         entries = await _post_entries([_entry(ctx, pair, group) for pair, group in to_post])
         entry_of = {group.number: entry.id for (_, group), entry in zip(to_post, entries, strict=True)}
-        settlements: list[Settlement] = []
-        lines_out: list[SettlementLine] = []
+        settlements: list[dict[str, Any]] = []
+        lines_out: list[dict[str, Any]] = []
         for pair, group, lines in booked:
             settlement_id = uuid.uuid4()
-            settlements.append(_settlement_row(ctx, pair, group, settlement_id, entry_of.get(group.number)))
-            lines_out.extend(_line_rows(ctx, settlement_id, lines))
-        await _insert(settlements)
-        await _insert(lines_out)
+            settlements.append(_settlement_values(ctx, pair, group, settlement_id, entry_of.get(group.number)))
+            lines_out.extend(_line_values(ctx, settlement_id, lines))
+        await _insert(Settlement, settlements)
+        await _insert(SettlementLine, lines_out)
         await audit.record_many(ctx.actor, [_change(ctx, pair, group, len(lines)) for pair, group, lines in booked])
         await emit_many([_announcement(ctx, pair, group) for pair, group, _ in booked])
     return groups
