@@ -307,10 +307,13 @@ async def _insert_new(drafts: list[_Draft]) -> list[Entry]:
     for entry in entries:
         for posting in entry.postings:
             earliest[posting.account] = min(earliest.get(posting.account, entry.date), entry.date)
+    moved: dict[dt.date, list[str]] = {}
     for name, day in earliest.items():
-        # An Open is dated no later than the first entry on its account (ledger.md): move it back.
         if day < known[name].opened_on:
-            await AccountRow.update({AccountRow.opened_on: day}).where(AccountRow.name == name)
+            moved.setdefault(day, []).append(name)
+    for day, moved_names in sorted(moved.items()):
+        # An Open is dated no later than the first entry on its account (ledger.md): move it back.
+        await AccountRow.update({AccountRow.opened_on: day}).where(AccountRow.name.is_in(moved_names))
     # Postings first: inserting an entry seals it, and the database checks that it balances.
     await _insert_records(
         PostingRow,

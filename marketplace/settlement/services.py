@@ -243,6 +243,14 @@ def _chunks(ids: list[UUID]) -> Iterable[list[UUID]]:
 
 
 async def _charged(agreement_ids: list[UUID], period: str) -> set[UUID]:
+    if is_postgres():
+        # One array parameter instead of hundreds: PostgreSQL plans it faster, and there is no limit to mind.
+        found = await SettlementLine.raw(
+            "SELECT agreement FROM settlement_lines WHERE period = {} AND NOT reversed AND agreement = ANY({})",
+            period,
+            agreement_ids,
+        )
+        return {as_uuid(row["agreement"]) for row in found}
     charged: set[UUID] = set()
     for chunk in _chunks(agreement_ids):
         rows = await SettlementLine.select(SettlementLine.agreement).where(
@@ -277,6 +285,24 @@ async def _usage(agreement_ids: list[UUID], period: str) -> dict[UUID, int]:
                 )
             )
     return {as_uuid(row["agreement"]): int(row["quantity_milli"]) for row in rows}
+
+
+async def _agreements(agreement_ids: list[UUID]) -> list[dict[str, Any]]:
+    """What the lines are computed from, for the given agreements (in no particular order)."""
+    if not agreement_ids:
+        return []
+    if is_postgres():
+        return list(
+            await Agreement.raw(
+                "SELECT id, reference, offer_version, quantity, start_date, end_date FROM agreements "
+                "WHERE id = ANY({})",
+                agreement_ids,
+            )
+        )
+    rows: list[dict[str, Any]] = []
+    for chunk in _chunks(agreement_ids):
+        rows.extend(await Agreement.select(*_AGREEMENT_COLUMNS).where(Agreement.id.is_in(chunk)))
+    return rows
 
 
 async def _post_entry(**kwargs: Any) -> ledger.Entry:
@@ -518,9 +544,7 @@ async def _book_batch(ctx: _Context, pairs: list[_Pair]) -> list[_Group]:
         every_id = [agreement for pair in pairs for agreement in pair.agreements]
         charged = await _charged(every_id, ctx.period)
         open_ids = [agreement for agreement in every_id if agreement not in charged]
-        rows: list[dict[str, Any]] = []
-        for chunk in _chunks(open_ids):
-            rows.extend(await Agreement.select(*_AGREEMENT_COLUMNS).where(Agreement.id.is_in(chunk)))
+        rows = await _agreements(open_ids)
         # Each pair's rows in the order of its agreements (the candidates' reference order), as one by one.
         position = {agreement: index for index, agreement in enumerate(every_id)}
         rows.sort(key=lambda row: position[as_uuid(row["id"])])
