@@ -305,6 +305,12 @@ async def _agreements(agreement_ids: list[UUID]) -> list[dict[str, Any]]:
     return rows
 
 
+def _in_order(rows: list[dict[str, Any]], agreement_ids: list[UUID]) -> list[dict[str, Any]]:
+    """``rows`` in the order of ``agreement_ids`` (the candidates' reference order): the order of the lines."""
+    position = {agreement: index for index, agreement in enumerate(agreement_ids)}
+    return sorted(rows, key=lambda row: position[as_uuid(row["id"])])
+
+
 async def _post_entry(**kwargs: Any) -> ledger.Entry:
     """Book the settlement's ledger entry (one place, so that tests can interrupt a run here)."""
     return await ledger.post(**kwargs)
@@ -471,11 +477,7 @@ async def _book_group(ctx: _Context, provider_id: UUID, consumer_id: UUID, agree
         charged = await _charged(agreement_ids, ctx.period)
         group.already = len(charged)
         open_ids = [a for a in agreement_ids if a not in charged]
-        rows: list[dict[str, Any]] = []
-        if open_ids:
-            rows = await (
-                Agreement.select(*_AGREEMENT_COLUMNS).where(Agreement.id.is_in(open_ids)).order_by(Agreement.reference)
-            )
+        rows = _in_order(await _agreements(open_ids), agreement_ids)
         usage = await _usage([as_uuid(r["id"]) for r in rows if _is_metered(ctx, r)], ctx.period)
         lines = _compute(ctx, rows, usage, group)
         if not lines:
@@ -544,10 +546,7 @@ async def _book_batch(ctx: _Context, pairs: list[_Pair]) -> list[_Group]:
         every_id = [agreement for pair in pairs for agreement in pair.agreements]
         charged = await _charged(every_id, ctx.period)
         open_ids = [agreement for agreement in every_id if agreement not in charged]
-        rows = await _agreements(open_ids)
-        # Each pair's rows in the order of its agreements (the candidates' reference order), as one by one.
-        position = {agreement: index for index, agreement in enumerate(every_id)}
-        rows.sort(key=lambda row: position[as_uuid(row["id"])])
+        rows = _in_order(await _agreements(open_ids), every_id)
         usage = await _usage([as_uuid(r["id"]) for r in rows if _is_metered(ctx, r)], ctx.period)
         owner = {agreement: index for index, pair in enumerate(pairs) for agreement in pair.agreements}
         rows_of: list[list[dict[str, Any]]] = [[] for _ in pairs]
