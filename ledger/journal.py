@@ -509,7 +509,17 @@ def _check_accounts(draft: _Draft, accounts: dict[str, Account]) -> None:
 
 
 async def _by_keys(keys: list[str]) -> dict[str, Entry]:
-    rows = await EntryRow.select().where(EntryRow.idempotency_key.is_in(sorted(set(keys))))
+    wanted = sorted(set(keys))
+    if isinstance(EntryRow._meta.db, PostgresEngine):
+        # One probe of the unique index per key, whatever the statistics say: with "IN (...)" PostgreSQL
+        # scanned the whole journal while its statistics still described an empty table.
+        rows = await EntryRow.raw(
+            "SELECT found.* FROM unnest({}::varchar[]) AS wanted(key) CROSS JOIN LATERAL ("
+            "SELECT * FROM ledger_entries WHERE idempotency_key = wanted.key LIMIT 1) AS found",
+            wanted,
+        )
+    else:
+        rows = await EntryRow.select().where(EntryRow.idempotency_key.is_in(wanted))
     return {entry.idempotency_key: entry for entry in await entries_from_rows(rows)}
 
 

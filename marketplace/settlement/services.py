@@ -244,11 +244,15 @@ def _chunks(ids: list[UUID]) -> Iterable[list[UUID]]:
 
 async def _charged(agreement_ids: list[UUID], period: str) -> set[UUID]:
     if is_postgres():
-        # One array parameter instead of hundreds: PostgreSQL plans it faster, and there is no limit to mind.
+        # One probe of the charged-once index per agreement, whatever the statistics say. With a plain
+        # "agreement = ANY(...) AND period = ..." a run's own fresh lines (not analysed yet) led the planner to
+        # the period index, which reads every line of the period: each batch got slower than the one before.
         found = await SettlementLine.raw(
-            "SELECT agreement FROM settlement_lines WHERE period = {} AND NOT reversed AND agreement = ANY({})",
-            period,
+            "SELECT wanted.id AS agreement FROM unnest({}::uuid[]) AS wanted(id) CROSS JOIN LATERAL ("
+            "SELECT 1 FROM settlement_lines WHERE agreement = wanted.id AND period = {} AND NOT reversed LIMIT 1"
+            ") AS line",
             agreement_ids,
+            period,
         )
         return {as_uuid(row["agreement"]) for row in found}
     charged: set[UUID] = set()
@@ -292,10 +296,12 @@ async def _agreements(agreement_ids: list[UUID]) -> list[dict[str, Any]]:
     if not agreement_ids:
         return []
     if is_postgres():
+        # One primary-key probe per id (see _charged): "id = ANY(...)" was a full scan on fresh tables.
         return list(
             await Agreement.raw(
+                "SELECT found.* FROM unnest({}::uuid[]) AS wanted(id) CROSS JOIN LATERAL ("
                 "SELECT id, reference, offer_version, quantity, start_date, end_date FROM agreements "
-                "WHERE id = ANY({})",
+                "WHERE id = wanted.id LIMIT 1) AS found",
                 agreement_ids,
             )
         )
