@@ -468,8 +468,8 @@ def _announcement(ctx: _Context, pair: _Pair, group: _Group) -> Announcement:
 async def _insert(table: type[Table], rows: list[dict[str, Any]]) -> None:
     """Rows of one table (dicts with the same keys) in bulk."""
     if rows:
-        columns = list(rows[0])
-        await insert_records(table, columns, [tuple(row[column] for column in columns) for row in rows])
+        # Every row comes from the same function, so the keys are in the same order in each.
+        await insert_records(table, list(rows[0]), [tuple(row.values()) for row in rows])
 
 
 async def _book_group(ctx: _Context, provider_id: UUID, consumer_id: UUID, agreement_ids: list[UUID]) -> _Group:
@@ -715,10 +715,14 @@ async def execute_run(run_id: UUID, actor: Actor) -> None:
         ]
         del grouped
         await _write_progress(run_id, tally)
+        every, done, written = max(1, len(pairs) // 100), 0, 0
         for batch in _batches(pairs):
             for pair, outcome in zip(batch, await _settle_batch(ctx, batch), strict=True):
                 _count(tally, ctx, pair, outcome)
-            await _write_progress(run_id, tally)
+            done += len(batch)
+            if done - written >= every:  # about every 1 % of the pairs, at most once per batch
+                await _write_progress(run_id, tally)
+                written = done
         await _write_progress(run_id, tally, status="failed" if tally.errors else "done")
     except BaseException:
         log.exception("settlement_run_failed", run=str(run_id), period=period)
