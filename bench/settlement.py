@@ -8,8 +8,9 @@ Separate processes then:
   create one offer per provider and pricing model, and bulk-insert BENCH_SETTLEMENT_AGREEMENTS agreements
   (about BENCH_SETTLEMENT_PER_PAIR per provider/consumer pair; 80 % recurring, some partial months, 10 % one-off,
   10 % metered with usage reports, a few without) — not timed;
-- ``run``: ``settlement.services.run_period`` in process, as ``marketplace settle`` does it — every settlement
-  in its own transaction with its number, lines, Beancount-checked ledger entry, audit event and outbox event;
+- ``run``: ``settlement.services.run_period`` in process, as ``marketplace settle`` does it — up to
+  ``BATCH_PAIRS`` settlements per transaction, each with its number, lines, Beancount-checked ledger entry
+  (one ``ledger.post_many`` per batch), audit event and outbox events;
 - ``bulk``: a bare bulk insert of as many rows as agreements into a table shaped like ``settlement_lines``
   (asyncpg ``executemany`` in batches of 1,000, one transaction), the floor of writing one row per agreement.
 

@@ -39,7 +39,7 @@ from ledger.errors import (
     UnknownAccount,
 )
 from ledger.export import ExportResult, export
-from ledger.journal import get_entry, get_entry_by_key, post, reverse
+from ledger.journal import NewEntry, get_entry, get_entry_by_key, post, post_many, reverse
 from ledger.lookup import get_entries
 from ledger.models import (
     Account,
@@ -77,6 +77,7 @@ __all__ = [
     "LedgerError",
     "Leg",
     "MemberBalance",
+    "NewEntry",
     "PeriodClosed",
     "Posting",
     "RecordedBalance",
@@ -107,6 +108,7 @@ __all__ = [
     "open_standard_accounts",
     "payable",
     "post",
+    "post_many",
     "receivable",
     "recorded_assertions",
     "reverse",

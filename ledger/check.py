@@ -8,7 +8,7 @@ value the printer would mangle (pitfalls.md) shows up as a difference, not as a 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from beancount import loader
@@ -42,7 +42,70 @@ def check_entry(entry: Entry, accounts: Iterable[Account]) -> str:
     return text
 
 
-def _compare(entry: Entry, parsed: data.Transaction) -> None:
+def check_entries(entries: Sequence[Entry], accounts: Iterable[Account]) -> list[str]:
+    """Load several entries in ONE Beancount load against ``accounts``; their canonical texts, in order.
+
+    Each is still compared with what was meant. Whatever Beancount refuses is an ``InvalidEntry`` that names
+    the entry (its position in ``entries`` and its idempotency key), so a batch is refused as a whole but the
+    caller learns which entry was wrong.
+    """
+    texts = [entry_text(entry) for entry in entries]
+    accounts = list(accounts)
+    earliest: dict[str, dt.date] = {}
+    for entry in entries:
+        for posting in entry.postings:
+            day = earliest.get(posting.account)
+            earliest[posting.account] = entry.date if day is None else min(day, entry.date)
+    header = "".join(
+        # As in check_entry: an Open moved back to the earliest entry on the account, as the journal does.
+        f"{min(account.opened_on, earliest.get(account.name, account.opened_on)).isoformat()} open "
+        f"{account.name} {account.currency}\n" + close_text(account)
+        for account in accounts
+    )
+    # The line each entry starts on, so that an error or a parsed transaction can be traced to its entry.
+    starts: dict[int, int] = {}
+    line = header.count("\n") + 2
+    for index, text in enumerate(texts):
+        starts[line] = index
+        line += text.count("\n") + 1
+    directives, errors, _ = loader.load_string(header + "\n" + "\n".join(texts))
+    if errors:
+        first = errors[0]
+        source = getattr(first, "source", None) or {}
+        owner = _owner(starts, source.get("lineno"))
+        which = "an entry" if owner is None else _name(owner, entries[owner])
+        raise InvalidEntry(f"Beancount refuses {which}: {_messages(errors)}")
+    transactions = [d for d in directives if isinstance(d, data.Transaction)]
+    if len(transactions) != len(entries):
+        raise InvalidEntry(f"Beancount read {len(transactions)} transactions from {len(entries)} entries")
+    parsed_by_index: dict[int, data.Transaction] = {}
+    for parsed in transactions:
+        found = starts.get(parsed.meta.get("lineno", -1))
+        if found is None or found in parsed_by_index:
+            raise InvalidEntry("Beancount read a transaction that is not one of the entries")
+        parsed_by_index[found] = parsed
+    for index, entry in enumerate(entries):
+        _compare(entry, parsed_by_index[index], name=_name(index, entry))
+    return texts
+
+
+def _owner(starts: dict[int, int], lineno: object) -> int | None:
+    """The index of the entry whose text contains line ``lineno``, if any."""
+    if not isinstance(lineno, int):
+        return None
+    found = None
+    for start, index in starts.items():
+        if start > lineno:
+            break
+        found = index
+    return found
+
+
+def _name(index: int, entry: Entry) -> str:
+    return f"entry {index + 1} ({quote(entry.idempotency_key)})"
+
+
+def _compare(entry: Entry, parsed: data.Transaction, *, name: str = "the entry") -> None:
     expected_meta = {
         **entry.metadata,
         "entry-id": str(entry.id),
@@ -79,9 +142,7 @@ def _compare(entry: Entry, parsed: data.Transaction) -> None:
     if legs != [(p.account, p.amount, p.currency) for p in entry.postings]:
         differences.append("postings")
     if differences:
-        raise InvalidEntry(
-            f"Beancount reads the entry differently ({', '.join(differences)}): {quote(entry.narration)}"
-        )
+        raise InvalidEntry(f"Beancount reads {name} differently ({', '.join(differences)}): {quote(entry.narration)}")
 
 
 OPENING_EQUITY = "Equity:Opening-Balances"

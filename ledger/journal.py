@@ -15,8 +15,11 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.table import Table
+
 from ledger import rules
-from ledger.check import check_entry
+from ledger.check import check_entries, check_entry
 from ledger.db import JOURNAL_LOCK, lock, transaction
 from ledger.errors import (
     AccountClosed,
@@ -24,6 +27,7 @@ from ledger.errors import (
     EntryNotFound,
     IdempotencyConflict,
     InvalidEntry,
+    LedgerError,
     PeriodClosed,
     UnbalancedEntry,
     UnknownAccount,
@@ -61,7 +65,7 @@ def _new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
-def _same_content(draft: _Draft, entry: Entry) -> bool:
+def _same_content(draft: _Draft, entry: Entry | _Draft) -> bool:
     return (
         draft.date,
         draft.payee,
@@ -164,6 +168,224 @@ async def post(
         return await _book(draft)
 
 
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """One entry for ``post_many``: the keyword arguments of ``post``."""
+
+    date: dt.date
+    narration: str
+    postings: Sequence[Leg]
+    idempotency_key: str
+    actor: str
+    payee: str | None = None
+    tags: Iterable[str] = ()
+    links: Iterable[str] = ()
+    metadata: dict[str, str] | None = None
+
+
+#: Rows per INSERT statement: well below either engine's limit of bound parameters.
+_INSERT_ROWS = 500
+
+
+async def post_many(entries: Sequence[NewEntry]) -> list[Entry]:
+    """Book several entries at once, in order, all or none; the booked (or already booked) entries.
+
+    The same as calling ``post`` for each in one transaction, with the same validation and errors, but under
+    one journal lock, with one Beancount load of all new entries (each still compared with what was meant) and
+    multi-row inserts. Numbers and the hash chain follow the order of ``entries``. An entry whose key is
+    already booked (or repeated earlier in the batch) with the same content is returned as it is; with other
+    content the whole batch is refused (``IdempotencyConflict``). Any refused entry refuses the whole batch,
+    with an error that names the entry. Joins the caller's transaction if there is one.
+    """
+    drafts: list[_Draft] = []
+    for index, new in enumerate(entries):
+        try:
+            drafts.append(
+                _draft(
+                    date=new.date,
+                    narration=new.narration,
+                    postings=new.postings,
+                    idempotency_key=new.idempotency_key,
+                    actor=new.actor,
+                    payee=new.payee,
+                    tags=new.tags,
+                    links=new.links,
+                    metadata=new.metadata,
+                )
+            )
+        except LedgerError as exc:
+            raise type(exc)(f"entry {index + 1}: {exc.message}") from exc
+    if not drafts:
+        return []
+    async with transaction():
+        await lock(JOURNAL_LOCK)
+        return await _book_many(drafts)
+
+
+async def _book_many(drafts: list[_Draft]) -> list[Entry]:
+    existing = await _by_keys([draft.idempotency_key for draft in drafts])
+    result: list[Entry | None] = []
+    new: list[tuple[int, _Draft]] = []
+    first_of_key: dict[str, int] = {}
+    for index, draft in enumerate(drafts):
+        key = draft.idempotency_key
+        booked = existing.get(key)
+        if booked is not None:
+            if not _same_content(draft, booked):
+                raise IdempotencyConflict(
+                    f"entry {index + 1}: idempotency key {key!r} was used for entry {booked.id} with different content"
+                )
+            result.append(booked)
+            continue
+        if key in first_of_key:
+            if not _same_content(draft, drafts[first_of_key[key]]):
+                raise IdempotencyConflict(
+                    f"entry {index + 1}: idempotency key {key!r} is used earlier in the batch with different content"
+                )
+            result.append(None)  # the same entry as the earlier one: filled in below
+            continue
+        first_of_key[key] = index
+        new.append((index, draft))
+        result.append(None)
+    if new:
+        booked_now = await _insert_new([draft for _, draft in new])
+        for (index, _), entry in zip(new, booked_now, strict=True):
+            result[index] = entry
+    for index, draft in enumerate(drafts):
+        if result[index] is None:
+            result[index] = result[first_of_key[draft.idempotency_key]]
+    return [entry for entry in result if entry is not None]
+
+
+async def _insert_new(drafts: list[_Draft]) -> list[Entry]:
+    latest = await PeriodRow.select(PeriodRow.period).order_by(PeriodRow.period, ascending=False).first()
+    for index, draft in enumerate(drafts):
+        if latest is not None and rules.period_of(draft.date) <= str(latest["period"]):
+            raise PeriodClosed(
+                f"entry {index + 1}: {draft.date} falls into a closed period (closed up to {latest['period']}); "
+                "book a correction into an open one"
+            )
+    names = sorted({posting.account for draft in drafts for posting in draft.postings})
+    rows = await AccountRow.select().where(AccountRow.name.is_in(names))
+    known = {row["name"]: account_from_row(row) for row in rows}
+    for index, draft in enumerate(drafts):
+        try:
+            _check_accounts(draft, known)
+        except LedgerError as exc:
+            raise type(exc)(f"entry {index + 1}: {exc.message}") from exc
+    last = await EntryRow.select(EntryRow.number, EntryRow.hash).order_by(EntryRow.number, ascending=False).first()
+    number = 0 if last is None else int(last["number"])
+    prev_hash = GENESIS_HASH if last is None else str(last["hash"])
+    unhashed = [
+        Entry(
+            id=_new_id(),
+            number=number + offset,
+            date=draft.date,
+            payee=draft.payee,
+            narration=draft.narration,
+            tags=draft.tags,
+            links=draft.links,
+            metadata=draft.metadata,
+            idempotency_key=draft.idempotency_key,
+            actor=draft.actor,
+            created_at=_now(),
+            reverses=draft.reverses,
+            prev_hash="",
+            hash="",
+            postings=draft.postings,
+        )
+        for offset, draft in enumerate(drafts, start=1)
+    ]
+    texts = check_entries(unhashed, [known[name] for name in names])
+    entries: list[Entry] = []
+    for entry, text in zip(unhashed, texts, strict=True):
+        # The chain covers the text, which does not contain the hashes: each link follows the one before.
+        link = chain_hash(prev_hash, text)
+        entries.append(replace(entry, prev_hash=prev_hash, hash=link))
+        prev_hash = link
+    earliest: dict[str, dt.date] = {}
+    for entry in entries:
+        for posting in entry.postings:
+            earliest[posting.account] = min(earliest.get(posting.account, entry.date), entry.date)
+    moved: dict[dt.date, list[str]] = {}
+    for name, day in earliest.items():
+        if day < known[name].opened_on:
+            moved.setdefault(day, []).append(name)
+    for day, moved_names in sorted(moved.items()):
+        # An Open is dated no later than the first entry on its account (ledger.md): move it back.
+        await AccountRow.update({AccountRow.opened_on: day}).where(AccountRow.name.is_in(moved_names))
+    # Postings first: inserting an entry seals it, and the database checks that it balances.
+    await _insert_records(
+        PostingRow,
+        ("id", "entry", "line", "account", "amount_cents", "currency"),
+        [
+            (uuid.uuid4(), entry.id, line, posting.account, posting.cents, posting.currency)
+            for entry in entries
+            for line, posting in enumerate(entry.postings)
+        ],
+    )
+    await _insert_records(EntryRow, _ENTRY_COLUMNS, [_entry_values(entry) for entry in entries])
+    return entries
+
+
+_ENTRY_COLUMNS = (
+    "id",
+    "number",
+    "date",
+    "payee",
+    "narration",
+    "tags",
+    "links",
+    "metadata",
+    "idempotency_key",
+    "actor",
+    "created_at",
+    "reverses",
+    "prev_hash",
+    "hash",
+)
+
+
+def _entry_values(entry: Entry) -> tuple[Any, ...]:
+    """The values of an entry's row, in the order of ``_ENTRY_COLUMNS``."""
+    return (
+        entry.id,
+        entry.number,
+        entry.date,
+        entry.payee,
+        entry.narration,
+        " ".join(entry.tags),
+        " ".join(entry.links),
+        json.dumps(entry.metadata, sort_keys=True, ensure_ascii=False),
+        entry.idempotency_key,
+        entry.actor,
+        entry.created_at,
+        entry.reverses,
+        entry.prev_hash,
+        entry.hash,
+    )
+
+
+def _entry_row(entry: Entry) -> EntryRow:
+    return EntryRow(**dict(zip(_ENTRY_COLUMNS, _entry_values(entry), strict=True)))
+
+
+async def _insert_records(table: type[Table], columns: Sequence[str], records: list[tuple[Any, ...]]) -> None:
+    """Rows in bulk inside the current transaction: one COPY on PostgreSQL, multi-row INSERTs on SQLite.
+
+    COPY fires the journal's triggers and checks its constraints just as INSERT does.
+    """
+    db = table._meta.db  # the table's engine: finding it through piccolo_conf again costs more than the COPY
+    current = db.current_transaction.get()
+    if isinstance(db, PostgresEngine) and current is not None:
+        await current.connection.copy_records_to_table(table._meta.tablename, records=records, columns=list(columns))
+        return
+    for start in range(0, len(records), _INSERT_ROWS):
+        await table.insert(
+            *(table(**dict(zip(columns, record, strict=True))) for record in records[start : start + _INSERT_ROWS])
+        )
+
+
 async def reverse(
     entry_id: uuid.UUID,
     *,
@@ -250,24 +472,7 @@ async def _book(draft: _Draft) -> Entry:
             for line, posting in enumerate(entry.postings)
         )
     )
-    await EntryRow.insert(
-        EntryRow(
-            id=entry.id,
-            number=entry.number,
-            date=entry.date,
-            payee=entry.payee,
-            narration=entry.narration,
-            tags=" ".join(entry.tags),
-            links=" ".join(entry.links),
-            metadata=json.dumps(entry.metadata, sort_keys=True, ensure_ascii=False),
-            idempotency_key=entry.idempotency_key,
-            actor=entry.actor,
-            created_at=entry.created_at,
-            reverses=entry.reverses,
-            prev_hash=entry.prev_hash,
-            hash=entry.hash,
-        )
-    )
+    await EntryRow.insert(_entry_row(entry))
     return entry
 
 
@@ -283,6 +488,13 @@ async def _open_accounts(draft: _Draft) -> list[Account]:
     names = sorted({posting.account for posting in draft.postings})
     rows = await AccountRow.select().where(AccountRow.name.is_in(names))
     accounts = {row["name"]: account_from_row(row) for row in rows}
+    _check_accounts(draft, accounts)
+    return [accounts[name] for name in names]
+
+
+def _check_accounts(draft: _Draft, accounts: dict[str, Account]) -> None:
+    """Every account of ``draft`` exists, is open on its date and is kept in the posting's currency."""
+    names = sorted({posting.account for posting in draft.postings})
     for name in names:
         account = accounts.get(name)
         if account is None:
@@ -294,7 +506,21 @@ async def _open_accounts(draft: _Draft) -> list[Account]:
             raise InvalidEntry(
                 f"account {posting.account} is kept in {accounts[posting.account].currency}, not {posting.currency}"
             )
-    return [accounts[name] for name in names]
+
+
+async def _by_keys(keys: list[str]) -> dict[str, Entry]:
+    wanted = sorted(set(keys))
+    if isinstance(EntryRow._meta.db, PostgresEngine):
+        # One probe of the unique index per key, whatever the statistics say: with "IN (...)" PostgreSQL
+        # scanned the whole journal while its statistics still described an empty table.
+        rows = await EntryRow.raw(
+            "SELECT found.* FROM unnest({}::varchar[]) AS wanted(key) CROSS JOIN LATERAL ("
+            "SELECT * FROM ledger_entries WHERE idempotency_key = wanted.key LIMIT 1) AS found",
+            wanted,
+        )
+    else:
+        rows = await EntryRow.select().where(EntryRow.idempotency_key.is_in(wanted))
+    return {entry.idempotency_key: entry for entry in await entries_from_rows(rows)}
 
 
 async def _by_key(key: str) -> Entry | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -13,6 +15,7 @@ from piccolo.columns.combination import Where
 from marketplace.audit.schemas import AuditEventOut, AuditEventPage
 from marketplace.audit.tables import AuditEvent
 from marketplace.auth import Actor, Principal
+from marketplace.bulk import insert_records
 from marketplace.clock import now
 from marketplace.observability import current_request_id
 from marketplace.pagination import InvalidCursor, decode_cursor, encode_cursor
@@ -45,6 +48,69 @@ async def record(
             reason=reason,
             request_id=current_request_id(),
         )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One audit event for ``record_many``: the keyword arguments of ``record``."""
+
+    action: str
+    subject_type: str
+    subject_id: str | UUID
+    member_id: UUID | None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    reason: str | None = None
+
+
+_AUDIT_COLUMNS = (
+    "id",
+    "occurred_at",
+    "actor_user",
+    "actor_label",
+    "member",
+    "subject_type",
+    "subject_id",
+    "action",
+    "before",
+    "after",
+    "reason",
+    "request_id",
+)
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, default=str, sort_keys=True)
+
+
+async def record_many(actor: Actor, changes: Sequence[Change]) -> None:
+    """Append several audit events in bulk; call it inside the transaction of the changes.
+
+    The same rows as ``record`` once per change, for batch work (a settlement run books thousands of changes).
+    """
+    moment = now()
+    request_id = current_request_id()
+    await insert_records(
+        AuditEvent,
+        _AUDIT_COLUMNS,
+        [
+            (
+                uuid.uuid4(),
+                moment,
+                actor.user_id,
+                actor.label,
+                change.member_id,
+                change.subject_type,
+                str(change.subject_id),
+                change.action,
+                _json(change.before),
+                _json(change.after),
+                change.reason,
+                request_id,
+            )
+            for change in changes
+        ],
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -19,6 +19,7 @@ import structlog
 from litestar.channels import ChannelsPlugin
 
 from marketplace.background import PeriodicJob
+from marketplace.bulk import insert_records
 from marketplace.clock import now
 from marketplace.db import is_postgres, transaction
 from marketplace.events.tables import OutboxEvent
@@ -59,6 +60,31 @@ async def emit(event_type: str, subject_id: UUID | str, recipients: Iterable[UUI
     ]
     if rows:
         await OutboxEvent.insert(*rows)
+
+
+class Announcement(msgspec.Struct, frozen=True):
+    """One event for ``emit_many``: the arguments of ``emit``."""
+
+    type: str
+    subject_id: UUID | str
+    recipients: tuple[UUID, ...]
+    data: dict[str, Any]
+
+
+async def emit_many(announcements: Sequence[Announcement]) -> None:
+    """Write several events into the outbox in bulk (inside the caller's transaction).
+
+    The same rows as ``emit`` once per announcement, for batch work such as a settlement run.
+    """
+    moment = now()
+    records: list[tuple[Any, ...]] = []
+    for item in announcements:
+        payload = json.dumps(item.data, default=str, sort_keys=True)
+        records.extend(
+            (uuid.uuid4(), member_id, item.type, str(item.subject_id), payload, moment)
+            for member_id in dict.fromkeys(item.recipients)
+        )
+    await insert_records(OutboxEvent, ("id", "member", "type", "subject_id", "payload", "created_at"), records)
 
 
 def _event(row: dict[str, Any]) -> Event:

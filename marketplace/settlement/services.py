@@ -8,6 +8,12 @@ in every booking transaction) also serialises the bookings of a year, so a concu
 the lines that the other committed; the index catches anything that slips through, and the group is retried.
 A run killed in the middle leaves complete settlements behind and a run row that says ``running``; running the
 period again books what is missing and nothing twice.
+
+For speed a run books up to ``BATCH_PAIRS`` pairs per transaction: one query each for the lines already
+charged, the agreements and the usage, one counter update for exactly the numbers it books, one ``post_many``
+and multi-row inserts. A batch commits all or nothing, so nothing is half-booked either. A batch that the
+charged-once index or the ledger refuses is rolled back and its pairs are settled one by one as above, so a
+concurrent run is retried and a ledger error (a closed account) is reported for its own pair only.
 """
 
 from __future__ import annotations
@@ -24,18 +30,20 @@ from typing import Any
 from uuid import UUID
 
 import structlog
+from piccolo.table import Table
 
 import ledger
 from marketplace.audit import services as audit
 from marketplace.auth import Actor, Principal
 from marketplace.booking.calendar import period_bounds, period_of
 from marketplace.booking.tables import Agreement, UsageReport
+from marketplace.bulk import insert_records
 from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.schemas import OfferTerms
 from marketplace.clock import now, today
 from marketplace.db import as_uuid, is_integrity_error, is_postgres, transaction
 from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound
-from marketplace.events.services import emit
+from marketplace.events.services import Announcement, emit, emit_many
 from marketplace.members.tables import Member
 from marketplace.pagination import InvalidCursor, decode_cursor, encode_cursor
 from marketplace.settlement import pricing, schemas
@@ -48,6 +56,12 @@ log = structlog.get_logger(__name__)
 SETTLEABLE = ("active", "terminated", "expired")
 #: How often a booking transaction is retried after the charged-once index refused it.
 RETRIES = 5
+#: (provider, consumer) pairs settled in one transaction: few round trips, yet bounded memory and lock time.
+BATCH_PAIRS = 200
+#: A batch is cut earlier when its pairs have this many agreements together.
+BATCH_AGREEMENTS = 2000
+#: Ids per ``IN (...)`` list: well below either engine's limit of bound parameters.
+IN_LIST = 500
 _PERIOD = re.compile(r"^[12]\d{3}-(0[1-9]|1[0-2])$")
 _SPACE = re.compile(r"\s+")
 
@@ -177,12 +191,21 @@ class _Group:
     charged: int = 0
     already: int = 0
     not_due: int = 0
-    missing: list[UUID] = field(default_factory=list)
+    missing: list[tuple[UUID, str]] = field(default_factory=list)
     net: int = 0
     tax: int = 0
     gross: int = 0
     fee: int = 0
     number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pair:
+    """A (provider, consumer) pair and its agreements of the period, in reference order."""
+
+    provider: UUID
+    consumer: UUID
+    agreements: list[UUID]
 
 
 class _NothingToBook(Exception):
@@ -213,13 +236,34 @@ async def _next_number(year: int) -> str:
     return f"S-{year:04d}-{rows[0]['last_number']:06d}"
 
 
+def _chunks(ids: list[UUID]) -> Iterable[list[UUID]]:
+    """``ids`` in slices small enough for an ``IN (...)`` list on either engine."""
+    for start in range(0, len(ids), IN_LIST):
+        yield ids[start : start + IN_LIST]
+
+
 async def _charged(agreement_ids: list[UUID], period: str) -> set[UUID]:
-    rows = await SettlementLine.select(SettlementLine.agreement).where(
-        SettlementLine.agreement.is_in(agreement_ids)
-        & (SettlementLine.period == period)
-        & (SettlementLine.reversed == False)  # noqa: E712 - a Piccolo condition, not a comparison
-    )
-    return {as_uuid(row["agreement"]) for row in rows}
+    if is_postgres():
+        # One probe of the charged-once index per agreement, whatever the statistics say. With a plain
+        # "agreement = ANY(...) AND period = ..." a run's own fresh lines (not analysed yet) led the planner to
+        # the period index, which reads every line of the period: each batch got slower than the one before.
+        found = await SettlementLine.raw(
+            "SELECT wanted.id AS agreement FROM unnest({}::uuid[]) AS wanted(id) CROSS JOIN LATERAL ("
+            "SELECT 1 FROM settlement_lines WHERE agreement = wanted.id AND period = {} AND NOT reversed LIMIT 1"
+            ") AS line",
+            agreement_ids,
+            period,
+        )
+        return {as_uuid(row["agreement"]) for row in found}
+    charged: set[UUID] = set()
+    for chunk in _chunks(agreement_ids):
+        rows = await SettlementLine.select(SettlementLine.agreement).where(
+            SettlementLine.agreement.is_in(chunk)
+            & (SettlementLine.period == period)
+            & (SettlementLine.reversed == False)  # noqa: E712 - a Piccolo condition, not a comparison
+        )
+        charged.update(as_uuid(row["agreement"]) for row in rows)
+    return charged
 
 
 async def _usage(agreement_ids: list[UUID], period: str) -> dict[UUID, int]:
@@ -237,15 +281,50 @@ async def _usage(agreement_ids: list[UUID], period: str) -> dict[UUID, int]:
             agreement_ids,
         )
     else:
-        rows = await UsageReport.select(UsageReport.agreement, UsageReport.quantity_milli).where(
-            UsageReport.agreement.is_in(agreement_ids) & (UsageReport.period == period)
-        )
+        rows = []
+        for chunk in _chunks(agreement_ids):
+            rows.extend(
+                await UsageReport.select(UsageReport.agreement, UsageReport.quantity_milli).where(
+                    UsageReport.agreement.is_in(chunk) & (UsageReport.period == period)
+                )
+            )
     return {as_uuid(row["agreement"]): int(row["quantity_milli"]) for row in rows}
+
+
+async def _agreements(agreement_ids: list[UUID]) -> list[dict[str, Any]]:
+    """What the lines are computed from, for the given agreements (in no particular order)."""
+    if not agreement_ids:
+        return []
+    if is_postgres():
+        # One primary-key probe per id (see _charged): "id = ANY(...)" was a full scan on fresh tables.
+        return list(
+            await Agreement.raw(
+                "SELECT found.* FROM unnest({}::uuid[]) AS wanted(id) CROSS JOIN LATERAL ("
+                "SELECT id, reference, offer_version, quantity, start_date, end_date FROM agreements "
+                "WHERE id = wanted.id LIMIT 1) AS found",
+                agreement_ids,
+            )
+        )
+    rows: list[dict[str, Any]] = []
+    for chunk in _chunks(agreement_ids):
+        rows.extend(await Agreement.select(*_AGREEMENT_COLUMNS).where(Agreement.id.is_in(chunk)))
+    return rows
+
+
+def _in_order(rows: list[dict[str, Any]], agreement_ids: list[UUID]) -> list[dict[str, Any]]:
+    """``rows`` in the order of ``agreement_ids`` (the candidates' reference order): the order of the lines."""
+    position = {agreement: index for index, agreement in enumerate(agreement_ids)}
+    return sorted(rows, key=lambda row: position[as_uuid(row["id"])])
 
 
 async def _post_entry(**kwargs: Any) -> ledger.Entry:
     """Book the settlement's ledger entry (one place, so that tests can interrupt a run here)."""
     return await ledger.post(**kwargs)
+
+
+async def _post_entries(entries: list[ledger.NewEntry]) -> list[ledger.Entry]:
+    """Book a batch's ledger entries (one place, so that tests can interrupt a run here)."""
+    return await ledger.post_many(entries)
 
 
 def _legs(consumer: str, provider: str, gross: int, fee: int) -> list[ledger.Leg]:
@@ -257,9 +336,146 @@ def _legs(consumer: str, provider: str, gross: int, fee: int) -> list[ledger.Leg
     return [leg for leg in legs if leg.amount != 0]
 
 
+_AGREEMENT_COLUMNS = (
+    Agreement.id,
+    Agreement.reference,
+    Agreement.offer_version,
+    Agreement.quantity,
+    Agreement.start_date,
+    Agreement.end_date,
+)
+
+
+def _compute(ctx: _Context, rows: Iterable[dict[str, Any]], usage: dict[UUID, int], group: _Group) -> list[Line]:
+    """The lines of a pair's uncharged agreements (``rows`` in reference order); counts go into ``group``."""
+    lines: list[Line] = []
+    for row in rows:
+        agreement_id = as_uuid(row["id"])
+        outcome = compute_line(row, ctx.terms[as_uuid(row["offer_version"])], ctx.period, usage.get(agreement_id))
+        if outcome == "not_due":
+            group.not_due += 1
+        elif outcome == "missing_usage":
+            group.missing.append((agreement_id, str(row["reference"])))
+        else:
+            assert isinstance(outcome, Line)
+            lines.append(outcome)
+    group.charged = len(lines)
+    group.net = sum(line.amounts.net for line in lines)
+    group.tax = sum(line.amounts.tax for line in lines)
+    group.gross = group.net + group.tax
+    group.fee = pricing.fee_cents(group.net, ctx.fee_percent)
+    return lines
+
+
+def _is_metered(ctx: _Context, row: dict[str, Any]) -> bool:
+    return ctx.terms[as_uuid(row["offer_version"])].pricing == "metered"
+
+
+def _settlement_values(
+    ctx: _Context, pair: _Pair, group: _Group, settlement_id: UUID, entry: UUID | None
+) -> dict[str, Any]:
+    assert group.number is not None
+    return {
+        "id": settlement_id,
+        "number": group.number,
+        "run": ctx.run_id,
+        "period": ctx.period,
+        "provider": pair.provider,
+        "consumer": pair.consumer,
+        "net_cents": group.net,
+        "tax_cents": group.tax,
+        "gross_cents": group.gross,
+        "fee_cents": group.fee,
+        "status": "booked",
+        "ledger_entry": entry,
+        "created_at": now(),
+        "version": 1,
+    }
+
+
+def _line_values(ctx: _Context, settlement_id: UUID, lines: list[Line]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": uuid.uuid4(),
+            "settlement": settlement_id,
+            "line": index,
+            "agreement": line.agreement_id,
+            "period": ctx.period,
+            "description": line.description,
+            "pricing": line.pricing,
+            "quantity_milli": line.quantity_milli,
+            "unit": line.unit,
+            "unit_price_cents": line.unit_price_cents,
+            "active_days": line.active_days,
+            "days_in_month": line.days_in_month,
+            "net_cents": line.amounts.net,
+            "tax_treatment": line.tax_treatment,
+            "tax_rate": f"{line.amounts.tax_rate:f}",
+            "tax_cents": line.amounts.tax,
+            "gross_cents": line.amounts.gross,
+            "reversed": False,
+        }
+        for index, line in enumerate(lines, start=1)
+    ]
+
+
+def _entry(ctx: _Context, pair: _Pair, group: _Group) -> ledger.NewEntry:
+    """The ledger entry of a settlement: the consumer owes the gross, the provider is owed it less the fee."""
+    assert group.number is not None
+    consumer, provider = ctx.codes[pair.consumer], ctx.codes[pair.provider]
+    return ledger.NewEntry(
+        date=period_bounds(ctx.period)[1],
+        narration=f"Leistungsverrechnung {ctx.period} an {consumer}",
+        payee=provider,
+        postings=_legs(consumer, provider, group.gross, group.fee),
+        idempotency_key=f"settlement:{group.number}",
+        actor=ctx.actor.label,
+        tags=("settlement",),
+        links=(group.number,),
+        metadata={"settlement": group.number, "period": ctx.period},
+    )
+
+
+def _change(ctx: _Context, pair: _Pair, group: _Group, lines: int) -> audit.Change:
+    assert group.number is not None
+    return audit.Change(
+        action="settlement.booked",
+        subject_type="settlement",
+        subject_id=group.number,
+        member_id=pair.consumer,
+        after={
+            "number": group.number,
+            "period": ctx.period,
+            "provider": ctx.codes[pair.provider],
+            "consumer": ctx.codes[pair.consumer],
+            "gross_cents": group.gross,
+            "fee_cents": group.fee,
+            "lines": lines,
+        },
+    )
+
+
+def _announcement(ctx: _Context, pair: _Pair, group: _Group) -> Announcement:
+    assert group.number is not None
+    return Announcement(
+        type="settlement.booked",
+        subject_id=group.number,
+        recipients=(pair.consumer, pair.provider),
+        data={"number": group.number, "period": ctx.period, "gross": money(group.gross)},
+    )
+
+
+async def _insert(table: type[Table], rows: list[dict[str, Any]]) -> None:
+    """Rows of one table (dicts with the same keys) in bulk."""
+    if rows:
+        # Every row comes from the same function, so the keys are in the same order in each.
+        await insert_records(table, list(rows[0]), [tuple(row.values()) for row in rows])
+
+
 async def _book_group(ctx: _Context, provider_id: UUID, consumer_id: UUID, agreement_ids: list[UUID]) -> _Group:
     """Settle what is still uncharged of the pair's agreements, in one transaction."""
-    first, last = period_bounds(ctx.period)
+    first, _ = period_bounds(ctx.period)
+    pair = _Pair(provider_id, consumer_id, agreement_ids)
     group = _Group()
     async with transaction():
         # Allocating the number first takes the counter row's lock: bookings of the year queue here.
@@ -267,121 +483,31 @@ async def _book_group(ctx: _Context, provider_id: UUID, consumer_id: UUID, agree
         charged = await _charged(agreement_ids, ctx.period)
         group.already = len(charged)
         open_ids = [a for a in agreement_ids if a not in charged]
-        rows: list[dict[str, Any]] = []
-        if open_ids:
-            rows = await (
-                Agreement.select(
-                    Agreement.id,
-                    Agreement.reference,
-                    Agreement.offer_version,
-                    Agreement.quantity,
-                    Agreement.start_date,
-                    Agreement.end_date,
-                )
-                .where(Agreement.id.is_in(open_ids))
-                .order_by(Agreement.reference)
-            )
-        metered = [as_uuid(r["id"]) for r in rows if ctx.terms[as_uuid(r["offer_version"])].pricing == "metered"]
-        usage = await _usage(metered, ctx.period)
-        lines: list[Line] = []
-        for row in rows:
-            agreement_id = as_uuid(row["id"])
-            outcome = compute_line(row, ctx.terms[as_uuid(row["offer_version"])], ctx.period, usage.get(agreement_id))
-            if outcome == "not_due":
-                group.not_due += 1
-            elif outcome == "missing_usage":
-                group.missing.append(agreement_id)
-            else:
-                assert isinstance(outcome, Line)
-                lines.append(outcome)
+        rows = _in_order(await _agreements(open_ids), agreement_ids)
+        usage = await _usage([as_uuid(r["id"]) for r in rows if _is_metered(ctx, r)], ctx.period)
+        lines = _compute(ctx, rows, usage, group)
         if not lines:
             raise _NothingToBook(group)
-        group.charged = len(lines)
-        group.net = sum(line.amounts.net for line in lines)
-        group.tax = sum(line.amounts.tax for line in lines)
-        group.gross = group.net + group.tax
-        group.fee = pricing.fee_cents(group.net, ctx.fee_percent)
+        group.number = number
         settlement_id = uuid.uuid4()
-        await Settlement.insert(
-            Settlement(
-                id=settlement_id,
-                number=number,
-                run=ctx.run_id,
-                period=ctx.period,
-                provider=provider_id,
-                consumer=consumer_id,
-                net_cents=group.net,
-                tax_cents=group.tax,
-                gross_cents=group.gross,
-                fee_cents=group.fee,
-                status="booked",
-                ledger_entry=None,
-                created_at=now(),
-                version=1,
-            )
-        )
-        await SettlementLine.insert(
-            *(
-                SettlementLine(
-                    id=uuid.uuid4(),
-                    settlement=settlement_id,
-                    line=index,
-                    agreement=line.agreement_id,
-                    period=ctx.period,
-                    description=line.description,
-                    pricing=line.pricing,
-                    quantity_milli=line.quantity_milli,
-                    unit=line.unit,
-                    unit_price_cents=line.unit_price_cents,
-                    active_days=line.active_days,
-                    days_in_month=line.days_in_month,
-                    net_cents=line.amounts.net,
-                    tax_treatment=line.tax_treatment,
-                    tax_rate=f"{line.amounts.tax_rate:f}",
-                    tax_cents=line.amounts.tax,
-                    gross_cents=line.amounts.gross,
-                    reversed=False,
-                )
-                for index, line in enumerate(lines, start=1)
-            )
-        )
-        consumer, provider = ctx.codes[consumer_id], ctx.codes[provider_id]
+        await Settlement.insert(Settlement(**_settlement_values(ctx, pair, group, settlement_id, None)))
+        await SettlementLine.insert(*(SettlementLine(**line) for line in _line_values(ctx, settlement_id, lines)))
         if group.gross:
+            new = _entry(ctx, pair, group)
             entry = await _post_entry(
-                date=last,
-                narration=f"Leistungsverrechnung {ctx.period} an {consumer}",
-                payee=provider,
-                postings=_legs(consumer, provider, group.gross, group.fee),
-                idempotency_key=f"settlement:{number}",
-                actor=ctx.actor.label,
-                tags=("settlement",),
-                links=(number,),
-                metadata={"settlement": number, "period": ctx.period},
+                date=new.date,
+                narration=new.narration,
+                payee=new.payee,
+                postings=new.postings,
+                idempotency_key=new.idempotency_key,
+                actor=new.actor,
+                tags=new.tags,
+                links=new.links,
+                metadata=new.metadata,
             )
             await Settlement.update({Settlement.ledger_entry: entry.id}).where(Settlement.id == settlement_id)
-        await audit.record(
-            ctx.actor,
-            action="settlement.booked",
-            subject_type="settlement",
-            subject_id=number,
-            member_id=consumer_id,
-            after={
-                "number": number,
-                "period": ctx.period,
-                "provider": provider,
-                "consumer": consumer,
-                "gross_cents": group.gross,
-                "fee_cents": group.fee,
-                "lines": len(lines),
-            },
-        )
-        await emit(
-            "settlement.booked",
-            number,
-            [consumer_id, provider_id],
-            {"number": number, "period": ctx.period, "gross": money(group.gross)},
-        )
-        group.number = number
+        await audit.record_many(ctx.actor, [_change(ctx, pair, group, len(lines))])
+        await emit_many([_announcement(ctx, pair, group)])
     return group
 
 
@@ -399,12 +525,94 @@ async def _settle_pair(ctx: _Context, provider_id: UUID, consumer_id: UUID, agre
     raise AssertionError("unreachable")
 
 
+class _NothingInBatch(Exception):
+    """Leaves a batch's transaction (rolling back the counter) when none of its pairs has anything to charge."""
+
+    def __init__(self, groups: list[_Group]) -> None:
+        super().__init__("nothing to book")
+        self.groups = groups
+
+
+async def _reserve_numbers(year: int) -> int:
+    """Lock the year's counter row (bookings of the year queue here) and return the last number given out.
+
+    The upsert counts one up, so that it also creates and locks a missing row; the batch sets the final value
+    when it knows how many settlements it books, or rolls back.
+    """
+    number = await _next_number(year)
+    return int(number.rsplit("-", 1)[1]) - 1
+
+
+async def _book_batch(ctx: _Context, pairs: list[_Pair]) -> list[_Group]:
+    """Settle what is still uncharged of several pairs in ONE transaction: all of them or none."""
+    first, _ = period_bounds(ctx.period)
+    groups = [_Group() for _ in pairs]
+    async with transaction():
+        last_number = await _reserve_numbers(first.year)
+        every_id = [agreement for pair in pairs for agreement in pair.agreements]
+        charged = await _charged(every_id, ctx.period)
+        open_ids = [agreement for agreement in every_id if agreement not in charged]
+        rows = _in_order(await _agreements(open_ids), every_id)
+        usage = await _usage([as_uuid(r["id"]) for r in rows if _is_metered(ctx, r)], ctx.period)
+        owner = {agreement: index for index, pair in enumerate(pairs) for agreement in pair.agreements}
+        rows_of: list[list[dict[str, Any]]] = [[] for _ in pairs]
+        for row in rows:
+            rows_of[owner[as_uuid(row["id"])]].append(row)
+        booked: list[tuple[_Pair, _Group, list[Line]]] = []
+        for pair, group, pair_rows in zip(pairs, groups, rows_of, strict=True):
+            group.already = sum(1 for agreement in pair.agreements if agreement in charged)
+            lines = _compute(ctx, pair_rows, usage, group)
+            if lines:
+                # Numbers in pair order, only for the settlements booked here: the counter stays gapless.
+                last_number += 1
+                group.number = f"S-{first.year:04d}-{last_number:06d}"
+                booked.append((pair, group, lines))
+        if not booked:
+            raise _NothingInBatch(groups)
+        await SettlementNumber.update({SettlementNumber.last_number: last_number}).where(
+            SettlementNumber.year == first.year
+        )
+        to_post = [(pair, group) for pair, group, _ in booked if group.gross]
+        entries = await _post_entries([_entry(ctx, pair, group) for pair, group in to_post])
+        entry_of = {group.number: entry.id for (_, group), entry in zip(to_post, entries, strict=True)}
+        settlements: list[dict[str, Any]] = []
+        lines_out: list[dict[str, Any]] = []
+        for pair, group, lines in booked:
+            settlement_id = uuid.uuid4()
+            settlements.append(_settlement_values(ctx, pair, group, settlement_id, entry_of.get(group.number)))
+            lines_out.extend(_line_values(ctx, settlement_id, lines))
+        await _insert(Settlement, settlements)
+        await _insert(SettlementLine, lines_out)
+        await audit.record_many(ctx.actor, [_change(ctx, pair, group, len(lines)) for pair, group, lines in booked])
+        await emit_many([_announcement(ctx, pair, group) for pair, group, _ in booked])
+    return groups
+
+
+async def _settle_batch(ctx: _Context, pairs: list[_Pair]) -> list[_Group | ledger.LedgerError]:
+    """The outcome of each pair: booked as one batch, else one by one (each pair its own outcome)."""
+    try:
+        return list(await _book_batch(ctx, pairs))
+    except _NothingInBatch as nothing:
+        return list(nothing.groups)
+    except Exception as exc:
+        if not (is_integrity_error(exc) or isinstance(exc, ledger.LedgerError)):
+            raise
+        # Rolled back whole. Another run charged some of these agreements, or the ledger refused one pair's
+        # entry (a closed account): one by one, the others are still settled and only that pair is reported.
+        log.info("settlement_batch_one_by_one", period=ctx.period, pairs=len(pairs), reason=type(exc).__name__)
+    outcomes: list[_Group | ledger.LedgerError] = []
+    for pair in pairs:
+        try:
+            outcomes.append(await _settle_pair(ctx, pair.provider, pair.consumer, pair.agreements))
+        except ledger.LedgerError as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
 async def _candidates(period: str) -> list[dict[str, Any]]:
     first, last = period_bounds(period)
     return list(
-        await Agreement.select(
-            Agreement.id, Agreement.reference, Agreement.provider, Agreement.consumer, Agreement.offer_version
-        )
+        await Agreement.select(Agreement.id, Agreement.provider, Agreement.consumer, Agreement.offer_version)
         .where(
             Agreement.status.is_in(list(SETTLEABLE))
             & (Agreement.start_date <= last)
@@ -436,6 +644,43 @@ async def _write_progress(run_id: UUID, tally: _Tally, *, status: str | None = N
         await SettlementRun.update(values).where(SettlementRun.id == run_id)
 
 
+def _batches(pairs: list[_Pair]) -> Iterable[list[_Pair]]:
+    """Consecutive pairs, up to ``BATCH_PAIRS`` pairs or ``BATCH_AGREEMENTS`` agreements per batch."""
+    batch: list[_Pair] = []
+    agreements = 0
+    for pair in pairs:
+        if batch and (len(batch) >= BATCH_PAIRS or agreements + len(pair.agreements) > BATCH_AGREEMENTS):
+            yield batch
+            batch, agreements = [], 0
+        batch.append(pair)
+        agreements += len(pair.agreements)
+    if batch:
+        yield batch
+
+
+def _count(tally: _Tally, ctx: _Context, pair: _Pair, outcome: _Group | ledger.LedgerError) -> None:
+    """Add one pair's outcome to the run's report."""
+    provider, consumer = ctx.codes[pair.provider], ctx.codes[pair.consumer]
+    tally.processed += len(pair.agreements)
+    if isinstance(outcome, ledger.LedgerError):
+        # e.g. a departed member's account is closed: the others are still settled, this one is reported.
+        tally.errors.append({"provider": provider, "consumer": consumer, "detail": outcome.message})
+        return
+    tally.charged += outcome.charged
+    tally.already += outcome.already
+    tally.not_due += outcome.not_due
+    tally.missing.extend(
+        {"agreement_id": str(agreement_id), "reference": reference, "provider": provider, "consumer": consumer}
+        for agreement_id, reference in outcome.missing
+    )
+    if outcome.number is not None:
+        tally.settlements += 1
+        tally.net += outcome.net
+        tally.tax += outcome.tax
+        tally.gross += outcome.gross
+        tally.fee += outcome.fee
+
+
 async def execute_run(run_id: UUID, actor: Actor) -> None:
     """Do the work of a run that was created: settle every pair, then write the report.
 
@@ -457,46 +702,27 @@ async def execute_run(run_id: UUID, actor: Actor) -> None:
             for version in {as_uuid(c["offer_version"]) for c in candidates}
         }
         ctx = _Context(run_id, period, actor, Decimal(str(row["fee_percent"])), codes, terms)
-        pairs: dict[tuple[UUID, UUID], list[UUID]] = {}
-        references: dict[UUID, dict[str, Any]] = {}
+        grouped: dict[tuple[UUID, UUID], list[UUID]] = {}
         for candidate in candidates:
             key = (as_uuid(candidate["provider"]), as_uuid(candidate["consumer"]))
-            pairs.setdefault(key, []).append(as_uuid(candidate["id"]))
-            references[as_uuid(candidate["id"])] = candidate
-        await _write_progress(run_id, tally)
-        every = max(1, len(pairs) // 100)
-        ordered = sorted(pairs.items(), key=lambda item: (codes[item[0][0]], codes[item[0][1]]))
-        for index, ((provider_id, consumer_id), ids) in enumerate(ordered, start=1):
-            try:
-                group = await _settle_pair(ctx, provider_id, consumer_id, ids)
-            except ledger.LedgerError as exc:
-                # e.g. a departed member's account is closed: the others are still settled, this one is reported.
-                tally.errors.append(
-                    {"provider": codes[provider_id], "consumer": codes[consumer_id], "detail": exc.message}
-                )
-                tally.processed += len(ids)
-                continue
-            tally.processed += len(ids)
-            tally.charged += group.charged
-            tally.already += group.already
-            tally.not_due += group.not_due
-            tally.missing.extend(
-                {
-                    "agreement_id": str(agreement_id),
-                    "reference": str(references[agreement_id]["reference"]),
-                    "provider": codes[provider_id],
-                    "consumer": codes[consumer_id],
-                }
-                for agreement_id in group.missing
+            grouped.setdefault(key, []).append(as_uuid(candidate["id"]))
+        del candidates
+        pairs = [
+            _Pair(provider, consumer, ids)
+            for (provider, consumer), ids in sorted(
+                grouped.items(), key=lambda item: (codes[item[0][0]], codes[item[0][1]])
             )
-            if group.number is not None:
-                tally.settlements += 1
-                tally.net += group.net
-                tally.tax += group.tax
-                tally.gross += group.gross
-                tally.fee += group.fee
-            if index % every == 0:
+        ]
+        del grouped
+        await _write_progress(run_id, tally)
+        every, done, written = max(1, len(pairs) // 100), 0, 0
+        for batch in _batches(pairs):
+            for pair, outcome in zip(batch, await _settle_batch(ctx, batch), strict=True):
+                _count(tally, ctx, pair, outcome)
+            done += len(batch)
+            if done - written >= every:  # about every 1 % of the pairs, at most once per batch
                 await _write_progress(run_id, tally)
+                written = done
         await _write_progress(run_id, tally, status="failed" if tally.errors else "done")
     except BaseException:
         log.exception("settlement_run_failed", run=str(run_id), period=period)

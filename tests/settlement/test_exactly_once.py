@@ -92,17 +92,18 @@ async def test_a_run_killed_midway_and_started_again_ends_like_a_clean_run(monke
     exchange = await Exchange.make()
     async with running_app() as client:
         await february(client, exchange)
-    real_post = services._post_entry
+    monkeypatch.setattr(services, "BATCH_PAIRS", 1)
+    real_post = services._post_entries
     booked = 0
 
-    async def dies_at_the_second_booking(**kwargs: Any) -> ledger.Entry:
+    async def dies_at_the_second_booking(entries: list[ledger.NewEntry]) -> list[ledger.Entry]:
         nonlocal booked
         if booked == 1:
             raise RuntimeError("the process was killed")
         booked += 1
-        return await real_post(**kwargs)
+        return await real_post(entries)
 
-    monkeypatch.setattr(services, "_post_entry", dies_at_the_second_booking)
+    monkeypatch.setattr(services, "_post_entries", dies_at_the_second_booking)
     with pytest.raises(RuntimeError, match="killed"):
         await run_in_process(PERIOD)
     halfway = await _book_state()
@@ -111,7 +112,7 @@ async def test_a_run_killed_midway_and_started_again_ends_like_a_clean_run(monke
     failed = await SettlementRun.select(SettlementRun.status).first()
     assert failed is not None and failed["status"] == "failed"
 
-    monkeypatch.setattr(services, "_post_entry", real_post)
+    monkeypatch.setattr(services, "_post_entries", real_post)
     again = await run_in_process(PERIOD)
     state = await _book_state()
     _assert_consistent(state)
@@ -121,6 +122,44 @@ async def test_a_run_killed_midway_and_started_again_ends_like_a_clean_run(monke
     assert numbers == ["S-2025-000001", "S-2025-000002"]  # the rolled-back number was not lost
     found = {b.account: b.amount for b in await ledger.balances()}
     assert found["Assets:Receivable:HZD"] == Decimal(TOTAL["gross"])
+
+
+async def test_a_run_killed_in_its_second_batch_keeps_the_first_batch_whole_and_the_restart_completes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exchange = await Exchange.make()
+    async with running_app() as client:
+        await _many_pairs(client, exchange)
+    monkeypatch.setattr(services, "BATCH_PAIRS", 5)
+    real_post = services._post_entries
+    batches = 0
+
+    async def dies_in_the_second_batch(entries: list[ledger.NewEntry]) -> list[ledger.Entry]:
+        nonlocal batches
+        batches += 1
+        if batches == 2:
+            raise RuntimeError("the process was killed")
+        return await real_post(entries)
+
+    monkeypatch.setattr(services, "_post_entries", dies_in_the_second_batch)
+    with pytest.raises(RuntimeError, match="killed"):
+        await run_in_process(PERIOD)
+    halfway = await _book_state()
+    _assert_consistent(halfway)
+    assert len(halfway["settlements"]) == 5  # the whole second batch rolled back: no settlement, line or entry
+    failed = await SettlementRun.select(SettlementRun.gross_cents).where(SettlementRun.status == "failed").first()
+    assert failed is not None and failed["gross_cents"] == halfway["gross"]
+
+    monkeypatch.setattr(services, "_post_entries", real_post)
+    again = await run_in_process(PERIOD)
+    state = await _book_state()
+    _assert_consistent(state)
+    assert len(state["lines"]) == 14 and len(state["settlements"]) == 12
+    assert again.counts.settlements == 7 and again.counts.already_charged == len(halfway["lines"])
+    assert again.totals.gross == services.money(state["gross"] - halfway["gross"])
+    assert sorted(row["number"] for row in state["settlements"]) == [f"S-2025-{n:06d}" for n in range(1, 13)]
+    receivables = sum(b.amount for b in await ledger.balances() if b.account.startswith("Assets:Receivable:"))
+    assert receivables == Decimal(services.money(state["gross"]))
 
 
 async def test_the_database_refuses_a_second_charge_of_the_same_agreement_and_period() -> None:
