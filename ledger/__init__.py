@@ -28,6 +28,7 @@ from ledger.balances import account_balance, balances, member_balance, member_en
 from ledger.errors import (
     AccountClosed,
     AlreadyReversed,
+    BalanceAsserted,
     EntryNotFound,
     ExportError,
     IdempotencyConflict,
@@ -66,6 +67,7 @@ __all__ = [
     "AlreadyReversed",
     "AssertionCheck",
     "Balance",
+    "BalanceAsserted",
     "ClosedPeriod",
     "Entry",
     "EntryNotFound",

@@ -59,6 +59,12 @@ class PeriodClosed(LedgerError):
     http_status = 409
 
 
+class BalanceAsserted(LedgerError):
+    """The entry is dated before a recorded balance assertion of one of its accounts, which it would break."""
+
+    http_status = 409
+
+
 class EntryNotFound(LedgerError):
     """No entry with that id."""
 

@@ -24,6 +24,7 @@ from ledger.db import JOURNAL_LOCK, lock, transaction
 from ledger.errors import (
     AccountClosed,
     AlreadyReversed,
+    BalanceAsserted,
     EntryNotFound,
     IdempotencyConflict,
     InvalidEntry,
@@ -38,6 +39,7 @@ from ledger.tables import Account as AccountRow
 from ledger.tables import Entry as EntryRow
 from ledger.tables import Period as PeriodRow
 from ledger.tables import Posting as PostingRow
+from ledger.tables import RecordedAssertion as AssertionRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +267,7 @@ async def _insert_new(drafts: list[_Draft]) -> list[Entry]:
                 f"entry {index + 1}: {draft.date} falls into a closed period (closed up to {latest['period']}); "
                 "book a correction into an open one"
             )
+    await _refuse_asserted(drafts)
     names = sorted({posting.account for draft in drafts for posting in draft.postings})
     rows = await AccountRow.select().where(AccountRow.name.is_in(names))
     known = {row["name"]: account_from_row(row) for row in rows}
@@ -431,6 +434,7 @@ async def _book(draft: _Draft) -> Entry:
             f"idempotency key {draft.idempotency_key!r} was used for entry {existing.id} with different content"
         )
     await _refuse_closed_period(draft.date)
+    await _refuse_asserted([draft])
     accounts = await _open_accounts(draft)
     last = await EntryRow.select(EntryRow.number, EntryRow.hash).order_by(EntryRow.number, ascending=False).first()
     number = 1 if last is None else int(last["number"]) + 1
@@ -482,6 +486,28 @@ async def _refuse_closed_period(date: dt.date) -> None:
         raise PeriodClosed(
             f"{date} falls into a closed period (closed up to {latest['period']}); book a correction into an open one"
         )
+
+
+async def _refuse_asserted(drafts: Sequence[_Draft]) -> None:
+    """Refuse entries dated before a recorded balance assertion of one of their accounts.
+
+    An assertion holds at the start of its date; an entry dated earlier would change the balance it proves, and
+    the next export would fail its check. Called under the journal lock, which ``assert_balance`` takes too.
+    """
+    names = sorted({posting.account for draft in drafts for posting in draft.postings})
+    rows = await AssertionRow.select(AssertionRow.account, AssertionRow.date).where(AssertionRow.account.is_in(names))
+    latest: dict[str, dt.date] = {}
+    for row in rows:
+        latest[row["account"]] = max(row["date"], latest.get(row["account"], row["date"]))
+    for index, draft in enumerate(drafts):
+        for name in sorted({posting.account for posting in draft.postings}):
+            asserted = latest.get(name)
+            if asserted is not None and draft.date < asserted:
+                where = f"entry {index + 1}: " if len(drafts) > 1 else ""
+                raise BalanceAsserted(
+                    f"{where}the balance of {name} is asserted at the start of {asserted}; an entry dated "
+                    f"{draft.date} would break it - date it {asserted} or later"
+                )
 
 
 async def _open_accounts(draft: _Draft) -> list[Account]:

@@ -96,3 +96,31 @@ async def test_the_database_refuses_to_change_or_delete_a_recorded_balance(sql: 
     with pytest.raises(Exception, match="append-only"):
         await engine().run_ddl(sql)
     assert [a.amount for a in await ledger.recorded_assertions()] == [Decimal("1190.00")]
+
+
+async def test_an_entry_dated_before_a_recorded_balance_of_its_account_is_refused() -> None:
+    await _paid()
+    await ledger.assert_balance(CLEARING, Decimal("1190.00"), as_of=DEC_10, source="test", actor="tests")
+    with pytest.raises(ledger.BalanceAsserted, match="asserted at the start of 2026-12-11"):
+        await payment(amount="5.00", date=DEC_10, link="S-2026-000043")
+    assert await ledger.account_balance(CLEARING) == Decimal("1190.00")
+
+
+async def test_a_batch_with_an_entry_before_a_recorded_balance_is_refused_whole() -> None:
+    await _paid()
+    await ledger.assert_balance(CLEARING, Decimal("1190.00"), as_of=DEC_10, source="test", actor="tests")
+    legs = [ledger.Leg(CLEARING, Decimal("5.00")), ledger.Leg("Assets:Receivable:HZD", Decimal("-5.00"))]
+    later = ledger.NewEntry(
+        date=dt.date(2026, 12, 11), narration="Zahlung", postings=legs, idempotency_key="later", actor="tests"
+    )
+    earlier = ledger.NewEntry(date=DEC_10, narration="Zahlung", postings=legs, idempotency_key="earlier", actor="tests")
+    with pytest.raises(ledger.BalanceAsserted, match="entry 2: "):
+        await ledger.post_many([later, earlier])
+    assert await ledger.account_balance(CLEARING) == Decimal("1190.00")
+
+
+async def test_an_entry_on_the_day_a_recorded_balance_holds_from_is_booked() -> None:
+    await _paid()
+    await ledger.assert_balance(CLEARING, Decimal("1190.00"), as_of=DEC_10, source="test", actor="tests")
+    await payment(amount="5.00", date=dt.date(2026, 12, 11), link="S-2026-000043")
+    assert await ledger.account_balance(CLEARING) == Decimal("1195.00")
