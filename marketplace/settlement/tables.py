@@ -43,6 +43,8 @@ class SettlementRun(Table, tablename="settlement_runs"):
     created_at = Timestamptz(null=False)
     finished_at = Timestamptz(null=True, default=None)
     version = Integer(null=False, default=1)
+    #: Written every few seconds by the process executing the run; a stale one means that process died.
+    heartbeat_at = Timestamptz(null=True, default=None)
 
 
 class SettlementNumber(Table, tablename="settlement_numbers"):
