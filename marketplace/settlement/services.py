@@ -13,7 +13,6 @@ period again books what is missing and nothing twice.
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from collections.abc import Iterable
@@ -33,6 +32,7 @@ from marketplace.booking.tables import Agreement, UsageReport
 from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.schemas import OfferTerms
 from marketplace.clock import now, today
+from marketplace.config import load_settings
 from marketplace.db import as_uuid, is_integrity_error, is_postgres, transaction
 from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound
 from marketplace.events.services import emit
@@ -53,9 +53,12 @@ _SPACE = re.compile(r"\s+")
 
 
 def fee_percent() -> Decimal:
-    """The cooperative's fee in per cent of the net, from ``SETTLEMENT_FEE_PERCENT`` (default 0)."""
+    """The cooperative's fee in per cent of the net: the ``settlement_fee_percent`` setting (default 0).
+
+    Read when a run is created (not once per process), so that the percentage in force is the one stored on it.
+    """
     try:
-        return pricing.parse_percent(os.environ.get("SETTLEMENT_FEE_PERCENT", "0"))
+        return pricing.parse_percent(load_settings().settlement_fee_percent)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
 
