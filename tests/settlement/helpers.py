@@ -3,6 +3,8 @@ in the past), usage reports, and runs through the API."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -92,13 +94,33 @@ async def usage(
     )
 
 
-async def run(client: httpx.AsyncClient, exchange: Exchange, period: str, **headers: str) -> dict[str, Any]:
-    """Start a run through the API and expect it to finish in this request."""
-    response = await client.post(
+async def wait_for_run(
+    client: httpx.AsyncClient, token_value: str, run_id: str, *, timeout: float = 20.0
+) -> dict[str, Any]:
+    """Poll the run until it is ``done`` or ``failed`` (fail the test after ``timeout`` seconds); its last state."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await client.get(f"/api/v1/settlement-runs/{run_id}", headers=bearer(token_value))
+        assert response.status_code == 200, response.text
+        body = dict(response.json())
+        if body["status"] in ("done", "failed"):
+            return body
+        assert time.monotonic() < deadline, f"run {run_id} still {body['status']} after {timeout} s"
+        await asyncio.sleep(0.05)
+
+
+async def start(client: httpx.AsyncClient, exchange: Exchange, period: str, **headers: str) -> httpx.Response:
+    """Ask for a run through the API (the answer, 202 with the run, or a problem)."""
+    return await client.post(
         "/api/v1/settlement-runs", headers={**bearer(exchange.accountant), **headers}, json={"period": period}
     )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+
+
+async def run(client: httpx.AsyncClient, exchange: Exchange, period: str, **headers: str) -> dict[str, Any]:
+    """Start a run through the API (202) and wait until it has finished; the finished run."""
+    response = await start(client, exchange, period, **headers)
+    assert response.status_code == 202, response.text
+    return await wait_for_run(client, exchange.accountant, response.json()["id"])
 
 
 async def run_in_process(period: str) -> Any:
