@@ -139,22 +139,18 @@ async def _booked_by(run_id: UUID) -> _Booked:
     )
 
 
-async def _count_earlier(run_id: UUID, earlier: _Booked) -> None:
-    """Add what earlier attempts booked to the report of a resumed run, which counted it as already charged."""
+async def _record_earlier(run_id: UUID) -> None:
+    """Keep on the run what its earlier attempts booked, before this attempt counts it as already charged."""
+    earlier = await _booked_by(run_id)
     async with transaction():
-        row = await SettlementRun.select().where(SettlementRun.id == run_id).first()
-        if row is None:
-            return
-        moved = min(earlier.lines, int(row["agreements_already_charged"]))
         await SettlementRun.update(
             {
-                SettlementRun.agreements_charged: int(row["agreements_charged"]) + moved,
-                SettlementRun.agreements_already_charged: int(row["agreements_already_charged"]) - moved,
-                SettlementRun.settlements_created: int(row["settlements_created"]) + earlier.settlements,
-                SettlementRun.net_cents: int(row["net_cents"]) + earlier.net,
-                SettlementRun.tax_cents: int(row["tax_cents"]) + earlier.tax,
-                SettlementRun.gross_cents: int(row["gross_cents"]) + earlier.gross,
-                SettlementRun.fee_cents: int(row["fee_cents"]) + earlier.fee,
+                SettlementRun.resumed_settlements: earlier.settlements,
+                SettlementRun.resumed_lines: earlier.lines,
+                SettlementRun.resumed_net_cents: earlier.net,
+                SettlementRun.resumed_tax_cents: earlier.tax,
+                SettlementRun.resumed_gross_cents: earlier.gross,
+                SettlementRun.resumed_fee_cents: earlier.fee,
             }
         ).where(SettlementRun.id == run_id)
 
@@ -171,11 +167,11 @@ async def _interrupted(run_id: UUID) -> None:
 async def execute_claimed(run_id: UUID, actor: Actor, timing: Timing) -> None:
     """Execute a run this process has claimed, beating its heartbeat meanwhile.
 
-    A resumed run's report also counts the settlements its earlier attempts booked, so that it ends with the
-    counts and totals of a run that was never interrupted. Cancelled (the process stops), the run goes back to
+    What earlier attempts booked is recorded on the run first, so that a resumed run reports the counts and
+    totals of a run that was never interrupted. Cancelled (the process stops), the run goes back to
     ``queued`` for another process to resume.
     """
-    earlier = await _booked_by(run_id)
+    await _record_earlier(run_id)
     beat = asyncio.create_task(_beat(run_id, timing.heartbeat), name=f"settlement-heartbeat-{run_id}")
     try:
         await services.execute_run(run_id, actor)
@@ -187,8 +183,6 @@ async def execute_claimed(run_id: UUID, actor: Actor, timing: Timing) -> None:
         beat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await beat
-    if earlier.settlements:
-        await _count_earlier(run_id, earlier)
 
 
 async def run_here(run_id: UUID, actor: Actor, timing: Timing) -> bool:

@@ -591,6 +591,9 @@ def _run_out(row: dict[str, Any]) -> schemas.SettlementRun:
     errors = json.loads(row["errors"])
     finished = row["status"] in ("done", "failed")
     percent = processed * 100 // total if total else (100 if finished else 0)
+    # A resumed attempt found its earlier attempts' lines "already charged": they are this run's own.
+    earlier_lines = min(int(row.get("resumed_lines") or 0), int(row["agreements_already_charged"]))
+    earlier = {key: int(row.get(f"resumed_{key}_cents") or 0) for key in ("net", "tax", "gross", "fee")}
     return schemas.SettlementRun(
         id=as_uuid(row["id"]),
         period=str(row["period"]),
@@ -600,14 +603,14 @@ def _run_out(row: dict[str, Any]) -> schemas.SettlementRun:
         progress=schemas.Progress(processed=processed, total=total, percent=percent),
         counts=schemas.RunCounts(
             agreements=total,
-            charged=int(row["agreements_charged"]),
-            already_charged=int(row["agreements_already_charged"]),
+            charged=int(row["agreements_charged"]) + earlier_lines,
+            already_charged=int(row["agreements_already_charged"]) - earlier_lines,
             not_due=int(row["agreements_not_due"]),
             missing_usage=len(missing),
-            settlements=int(row["settlements_created"]),
+            settlements=int(row["settlements_created"]) + int(row.get("resumed_settlements") or 0),
             errors=len(errors),
         ),
-        totals=_totals(int(row["net_cents"]), int(row["tax_cents"]), int(row["gross_cents"]), int(row["fee_cents"])),
+        totals=_totals(*(int(row[f"{key}_cents"]) + earlier[key] for key in ("net", "tax", "gross", "fee"))),
         missing_usage=[
             schemas.MissingUsage(
                 agreement_id=UUID(item["agreement_id"]),

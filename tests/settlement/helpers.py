@@ -4,16 +4,22 @@ in the past), usage reports, and runs through the API."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from redis.asyncio import Redis
+from saq import Worker
 
 from marketplace.auth import Actor
 from marketplace.booking.tables import Agreement
-from marketplace.settlement import services
+from marketplace.settlement import jobs, services
 from tests.booking.helpers import published_offer
-from tests.builders import bearer, member, token
+from tests.builders import bearer, member, settings, token
+from tests.conftest import TEST_REDIS_URL
 
 LEITWEG_HZD = "04011000-1234512345-06"
 RUNNER = Actor(label="tests:settlement")
@@ -94,19 +100,44 @@ async def usage(
     )
 
 
+@asynccontextmanager
+async def settlement_worker(concurrency: int = 1, **overrides: Any) -> AsyncIterator[Worker[Any]]:
+    """An SAQ settlement worker in this event loop, on this run's Redis: what ``marketplace worker`` runs."""
+    config = settings(**overrides)
+    assert config.redis_url, "a worker needs Redis"
+    queue = jobs.SettlementQueue(Redis.from_url(config.redis_url), name=config.settlement_queue)
+    worker = jobs.build_worker(config, queue, concurrency=concurrency)
+    worker.SIGNALS = []  # the test runner keeps its own signal handlers
+    await queue.connect()
+    task = asyncio.create_task(worker.start())
+    try:
+        yield worker
+    finally:
+        await worker.stop()
+        await task
+        await queue.disconnect()
+
+
 async def wait_for_run(
-    client: httpx.AsyncClient, token_value: str, run_id: str, *, timeout: float = 20.0
+    client: httpx.AsyncClient, token_value: str, run_id: str, *, within: float = 20.0
 ) -> dict[str, Any]:
-    """Poll the run until it is ``done`` or ``failed`` (fail the test after ``timeout`` seconds); its last state."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = await client.get(f"/api/v1/settlement-runs/{run_id}", headers=bearer(token_value))
-        assert response.status_code == 200, response.text
-        body = dict(response.json())
-        if body["status"] in ("done", "failed"):
-            return body
-        assert time.monotonic() < deadline, f"run {run_id} still {body['status']} after {timeout} s"
-        await asyncio.sleep(0.05)
+    """Poll the run until it is ``done`` or ``failed`` (fail the test after ``within`` seconds); its last state.
+
+    With Redis in this test run, a worker executes the queued runs meanwhile (runs executing in the app's
+    process, as without Redis, do not need it).
+    """
+    deadline = time.monotonic() + within
+    async with contextlib.AsyncExitStack() as stack:
+        if TEST_REDIS_URL:
+            await stack.enter_async_context(settlement_worker())
+        while True:
+            response = await client.get(f"/api/v1/settlement-runs/{run_id}", headers=bearer(token_value))
+            assert response.status_code == 200, response.text
+            body = dict(response.json())
+            if body["status"] in ("done", "failed"):
+                return body
+            assert time.monotonic() < deadline, f"run {run_id} still {body['status']} after {within} s"
+            await asyncio.sleep(0.05)
 
 
 async def start(client: httpx.AsyncClient, exchange: Exchange, period: str, **headers: str) -> httpx.Response:

@@ -1,0 +1,328 @@
+"""Runs leave the request: 202 at once, then executed by SAQ workers through Redis or, without Redis (or with
+Redis down), by a task of the app; a run abandoned by a dead process is resumed once and ends like a clean run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import pytest
+from redis.asyncio import Redis
+from saq.queue.redis import RedisQueue
+
+from ledger.tables import Entry as EntryRow
+from marketplace.clock import now
+from marketplace.settlement import jobs, services
+from marketplace.settlement.tables import Settlement, SettlementLine, SettlementRun
+from tests.builders import bearer, running_app
+from tests.conftest import TEST_REDIS_URL
+from tests.settlement.helpers import RUNNER, Exchange, settlement_worker, start, wait_for_run
+from tests.settlement.scenario import PERIOD, TOTAL, february
+from tests.test_cli import CLI, _database_url, run_cli
+
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
+#: Timing in which any run that is not beating right now counts as abandoned.
+IMPATIENT = jobs.Timing(heartbeat=0.05, stale=0.0)
+COUNTS = {
+    "agreements": 5,
+    "charged": 4,
+    "already_charged": 0,
+    "not_due": 0,
+    "missing_usage": 1,
+    "settlements": 2,
+    "errors": 0,
+}
+
+
+async def _status(run_id: UUID | str) -> dict[str, Any]:
+    row = (
+        await SettlementRun.select(SettlementRun.status, SettlementRun.heartbeat_at, SettlementRun.finished_at)
+        .where(SettlementRun.id == run_id)
+        .first()
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def _booked_once() -> int:
+    """The number of settlements, after checking that nothing was charged twice or booked half."""
+    lines = [row["agreement"] for row in await SettlementLine.select(SettlementLine.agreement)]
+    settlements = await Settlement.select(Settlement.ledger_entry)
+    entries = await EntryRow.select(EntryRow.id).where(EntryRow.tags == "settlement")
+    assert len(lines) == len(set(lines))
+    assert {row["ledger_entry"] for row in settlements} == {row["id"] for row in entries}
+    return len(settlements)
+
+
+async def _abandoned_midway(monkeypatch: pytest.MonkeyPatch) -> UUID:
+    """A run whose process died after booking the first of its two settlements, as the database keeps it."""
+    run_id, _ = await services.create_run(PERIOD, RUNNER)
+    await jobs.mark_queued(run_id)
+    assert await jobs.claim(run_id, jobs.Timing())
+    real_post = services._post_entry
+    booked = 0
+
+    async def dies_at_the_second_booking(**kwargs: Any) -> Any:
+        nonlocal booked
+        if booked == 1:
+            raise RuntimeError("the process was killed")
+        booked += 1
+        return await real_post(**kwargs)
+
+    monkeypatch.setattr(services, "_post_entry", dies_at_the_second_booking)
+    with pytest.raises(RuntimeError, match="killed"):
+        await services.execute_run(run_id, RUNNER)
+    monkeypatch.setattr(services, "_post_entry", real_post)
+    # A killed process writes nothing more: its run stays running, the last heartbeat long ago.
+    await SettlementRun.update(
+        {
+            SettlementRun.status: "running",
+            SettlementRun.finished_at: None,
+            SettlementRun.heartbeat_at: now() - timedelta(minutes=10),
+        }
+    ).where(SettlementRun.id == run_id)
+    assert await Settlement.count() == 1
+    return run_id
+
+
+async def _results(queue: RedisQueue, keys: list[str]) -> list[Any]:
+    """The results of the jobs, once all of them are complete."""
+    while True:
+        found = [await queue.job(key) for key in keys]
+        if all(job is not None and job.status == "complete" for job in found):
+            return [job.result for job in found if job is not None]
+        await asyncio.sleep(0.05)
+
+
+# --- without Redis, and with Redis down ---------------------------------------------------------------------
+
+
+async def test_without_redis_a_run_answers_202_and_finishes_in_the_apps_process() -> None:
+    exchange = await Exchange.make()
+    async with running_app(redis_url=None) as client:
+        await february(client, exchange)
+        answer = await start(client, exchange, PERIOD)
+        finished = await wait_for_run(client, exchange.accountant, answer.json()["id"])
+    assert answer.status_code == 202
+    assert answer.json()["status"] in ("queued", "running")
+    assert answer.headers["Location"] == f"/api/v1/settlement-runs/{answer.json()['id']}"
+    assert finished["status"] == "done"
+    assert finished["counts"] == COUNTS
+    assert finished["totals"] == TOTAL
+    assert finished["progress"] == {"processed": 5, "total": 5, "percent": 100}
+
+
+async def test_with_redis_down_a_run_still_answers_202_and_finishes_in_the_apps_process() -> None:
+    exchange = await Exchange.make()
+    async with running_app(redis_url=UNREACHABLE_REDIS) as client:
+        await february(client, exchange)
+        answer = await start(client, exchange, PERIOD)
+        finished = await wait_for_run(client, exchange.accountant, answer.json()["id"])
+    assert answer.status_code == 202
+    assert finished["status"] == "done"
+    assert finished["totals"] == TOTAL
+
+
+async def test_a_replayed_key_answers_the_same_run_and_starts_nothing() -> None:
+    exchange = await Exchange.make()
+    async with running_app(redis_url=None) as client:
+        await february(client, exchange)
+        first = await start(client, exchange, PERIOD, **{"Idempotency-Key": "feb"})
+        finished = await wait_for_run(client, exchange.accountant, first.json()["id"])
+        replay = await start(client, exchange, PERIOD, **{"Idempotency-Key": "feb"})
+    assert replay.status_code == 202
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json() == finished
+    assert await SettlementRun.count() == 1
+    assert await _booked_once() == 2
+
+
+async def test_a_run_stopped_with_the_app_goes_back_to_the_queue_and_is_resumed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exchange = await Exchange.make()
+    real_post = services._post_entry
+    booked = 0
+    second = asyncio.Event()
+
+    async def waits_at_the_second_booking(**kwargs: Any) -> Any:
+        nonlocal booked
+        if booked == 1:
+            second.set()
+            await asyncio.Event().wait()  # until the app's shutdown cancels the run
+        booked += 1
+        return await real_post(**kwargs)
+
+    monkeypatch.setattr(services, "_post_entry", waits_at_the_second_booking)
+    async with running_app(redis_url=None) as client:
+        await february(client, exchange)
+        run_id = (await start(client, exchange, PERIOD)).json()["id"]
+        await asyncio.wait_for(second.wait(), 20)
+    stopped = await _status(run_id)
+    monkeypatch.setattr(services, "_post_entry", real_post)
+    resumed = await jobs.resume_abandoned(IMPATIENT)
+    run = await services.get_run(UUID(run_id))
+    assert (stopped["status"], stopped["finished_at"]) == ("queued", None)
+    assert resumed == [UUID(run_id)]
+    assert run.status == "done"
+    assert msgspec.to_builtins(run.totals) == TOTAL
+    assert await _booked_once() == 2
+
+
+# --- claiming and resuming -----------------------------------------------------------------------------------
+
+
+async def test_an_abandoned_run_is_resumed_and_ends_with_the_counts_and_totals_of_a_clean_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exchange = await Exchange.make()
+    async with running_app(redis_url=None) as client:
+        await february(client, exchange)
+    run_id = await _abandoned_midway(monkeypatch)
+    resumed = await jobs.resume_abandoned(jobs.Timing())
+    run = await services.get_run(run_id)
+    assert resumed == [run_id]
+    assert run.status == "done"
+    assert msgspec.to_builtins(run.totals) == TOTAL
+    assert msgspec.to_builtins(run.counts) == COUNTS
+    assert await _booked_once() == 2
+
+
+async def test_a_run_whose_executor_still_beats_is_not_resumed(monkeypatch: pytest.MonkeyPatch) -> None:
+    exchange = await Exchange.make()
+    async with running_app(redis_url=None) as client:
+        await february(client, exchange)
+    run_id = await _abandoned_midway(monkeypatch)
+    await SettlementRun.update({SettlementRun.heartbeat_at: now()}).where(SettlementRun.id == run_id)
+    resumed = await jobs.resume_abandoned(jobs.Timing(stale=60))
+    assert resumed == []
+    assert (await _status(run_id))["status"] == "running"
+    assert await Settlement.count() == 1
+
+
+async def test_two_resumers_cannot_both_take_the_same_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    exchange = await Exchange.make()
+    async with running_app(redis_url=None) as client:
+        await february(client, exchange)
+    run_id = await _abandoned_midway(monkeypatch)
+    taken = await asyncio.gather(*(jobs.claim(run_id, jobs.Timing()) for _ in range(4)))
+    assert sorted(taken) == [False, False, False, True]
+
+
+async def test_a_run_from_services_run_period_without_a_heartbeat_is_never_resumed() -> None:
+    exchange = await Exchange.make()
+    async with running_app(redis_url=None) as client:
+        await february(client, exchange)
+    run_id, _ = await services.create_run(PERIOD, RUNNER)
+    await SettlementRun.update({SettlementRun.created_at: now() - timedelta(hours=1)}).where(SettlementRun.id == run_id)
+    assert await jobs.resume_abandoned(IMPATIENT) == []
+    assert (await _status(run_id))["status"] == "running"
+
+
+async def test_without_redis_the_app_resumes_abandoned_runs_in_the_background(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exchange = await Exchange.make()
+    async with running_app(redis_url=None) as client:
+        await february(client, exchange)
+    run_id = await _abandoned_midway(monkeypatch)
+    async with running_app(redis_url=None, settlement_recovery_seconds=0.05) as client:
+        finished = await wait_for_run(client, exchange.accountant, str(run_id))
+    assert finished["status"] == "done"
+    assert finished["totals"] == TOTAL
+    assert await _booked_once() == 2
+
+
+# --- with Redis: SAQ workers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.redis
+async def test_with_redis_the_run_waits_in_the_queue_until_a_worker_executes_it() -> None:
+    exchange = await Exchange.make()
+    queue = RedisQueue(Redis.from_url(TEST_REDIS_URL), name="settlement")
+    async with running_app(redis_url=TEST_REDIS_URL) as client:
+        await february(client, exchange)
+        answer = await start(client, exchange, PERIOD)
+        run_id = answer.json()["id"]
+        await asyncio.sleep(0.3)
+        waiting = await _status(run_id)
+        job = await queue.job(run_id)
+        async with settlement_worker():
+            finished = await wait_for_run(client, exchange.accountant, run_id)
+    await queue.disconnect()
+    assert answer.status_code == 202
+    assert waiting["status"] == "queued"
+    # The job carries only the run's id and who started it; the rest is read from the database.
+    assert job is not None and job.function == jobs.JOB
+    assert job.kwargs is not None and job.kwargs["run_id"] == run_id
+    assert job.kwargs["actor"]["label"] == finished["started_by"]
+    assert finished["status"] == "done"
+    assert finished["counts"] == COUNTS
+    assert finished["totals"] == TOTAL
+
+
+@pytest.mark.redis
+async def test_two_workers_given_the_same_run_twice_book_it_once() -> None:
+    exchange = await Exchange.make()
+    queue = RedisQueue(Redis.from_url(TEST_REDIS_URL), name="settlement")
+    async with running_app(redis_url=TEST_REDIS_URL) as client:
+        await february(client, exchange)
+        run_id = (await start(client, exchange, PERIOD)).json()["id"]
+        # The same run sent once more under another key, as a job delivered twice would be.
+        again = await queue.enqueue(jobs.JOB, key=f"{run_id}-again", timeout=0, run_id=run_id, actor={"label": "x"})
+        assert again is not None
+        async with settlement_worker(), settlement_worker():
+            finished = await wait_for_run(client, exchange.accountant, run_id)
+            results = await _results(queue, [run_id, f"{run_id}-again"])
+    await queue.disconnect()
+    assert sorted(results) == ["done", "skipped"]
+    assert finished["totals"] == TOTAL
+    assert await _booked_once() == 2
+
+
+@pytest.mark.redis
+async def test_a_worker_resumes_an_abandoned_run_that_has_no_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    exchange = await Exchange.make()
+    async with running_app(redis_url=TEST_REDIS_URL) as client:
+        await february(client, exchange)
+        run_id = await _abandoned_midway(monkeypatch)
+        async with settlement_worker(settlement_recovery_seconds=0.05):
+            finished = await wait_for_run(client, exchange.accountant, str(run_id))
+    assert finished["status"] == "done"
+    assert finished["totals"] == TOTAL
+    assert await _booked_once() == 2
+
+
+@pytest.mark.redis
+async def test_marketplace_worker_executes_queued_runs_and_stops_on_sigterm() -> None:
+    exchange = await Exchange.make()
+    env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": TEST_REDIS_URL, "LOG_LEVEL": "WARNING"}
+    process = await asyncio.create_subprocess_exec(
+        CLI, "worker", "--concurrency", "1", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with running_app(redis_url=TEST_REDIS_URL) as client:
+            await february(client, exchange)
+            run_id = (await start(client, exchange, PERIOD)).json()["id"]
+            deadline = asyncio.get_running_loop().time() + 30
+            while (await _status(run_id))["status"] not in ("done", "failed"):
+                assert asyncio.get_running_loop().time() < deadline, "the worker did not finish the run"
+                await asyncio.sleep(0.1)
+            finished = (await client.get(f"/api/v1/settlement-runs/{run_id}", headers=bearer(exchange.admin))).json()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr.decode()
+    assert finished["status"] == "done"
+    assert finished["totals"] == TOTAL
+
+
+async def test_marketplace_worker_refuses_to_start_without_redis() -> None:
+    code, _, stderr = await run_cli("worker")
+    assert code == 1
+    assert "REDIS_URL" in stderr
