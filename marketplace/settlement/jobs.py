@@ -160,7 +160,7 @@ async def _interrupted(run_id: UUID) -> None:
     # goes back to the queue and takes it at once; otherwise a resumer does when its heartbeat is stale.
     async with transaction():
         await SettlementRun.update({SettlementRun.status: QUEUED, SettlementRun.finished_at: None}).where(
-            SettlementRun.id == run_id
+            (SettlementRun.id == run_id) & SettlementRun.status.is_in([RUNNING, "failed"])
         )
 
 
