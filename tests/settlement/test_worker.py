@@ -17,6 +17,7 @@ from saq.queue.redis import RedisQueue
 
 from ledger.tables import Entry as EntryRow
 from marketplace.clock import now
+from marketplace.config import load_settings
 from marketplace.settlement import jobs, services
 from marketplace.settlement.tables import Settlement, SettlementLine, SettlementRun
 from tests.builders import bearer, running_app
@@ -126,6 +127,33 @@ async def test_with_redis_down_a_run_still_answers_202_and_finishes_in_the_apps_
     assert answer.status_code == 202
     assert finished["status"] == "done"
     assert finished["totals"] == TOTAL
+
+
+async def test_the_api_description_says_202_with_a_location() -> None:
+    async with running_app(redis_url=None) as client:
+        document = (await client.get("/schema/openapi.json")).json()
+    responses = document["paths"]["/api/v1/settlement-runs"]["post"]["responses"]
+    assert "201" not in responses
+    assert "Location" in responses["202"]["headers"]
+
+
+def test_the_settings_read_the_workers_configuration_and_refuse_a_bad_fee() -> None:
+    base = {"MARKETPLACE_SECRET": "s"}
+    read = load_settings(
+        {
+            **base,
+            "SETTLEMENT_FEE_PERCENT": "1.5",
+            "WORKER_CONCURRENCY": "4",
+            "SETTLEMENT_QUEUE": "runs",
+            "SETTLEMENT_STALE_SECONDS": "90",
+        }
+    )
+    assert (read.settlement_fee_percent, read.worker_concurrency, read.settlement_queue) == ("1.5", 4, "runs")
+    assert read.settlement_stale_seconds == 90.0
+    with pytest.raises(ValueError, match="SETTLEMENT_FEE_PERCENT"):
+        load_settings({**base, "SETTLEMENT_FEE_PERCENT": "150"})
+    with pytest.raises(ValueError, match="WORKER_CONCURRENCY"):
+        load_settings({**base, "WORKER_CONCURRENCY": "0"})
 
 
 async def test_a_replayed_key_answers_the_same_run_and_starts_nothing() -> None:
