@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -60,25 +61,39 @@ async def _booked_once() -> int:
     return len(settlements)
 
 
+def _stop_at_the_second_booking(monkeypatch: pytest.MonkeyPatch, stop: Callable[[], Awaitable[None]]) -> None:
+    """Make a run await ``stop()`` when it books its second settlement (``monkeypatch.undo()`` ends it)."""
+    # Before the batching rewrite a run books through _post_entry, one pair a transaction; after it through
+    # _post_entries, BATCH_PAIRS pairs a transaction (set to one here). Either way the first pair stays booked.
+    name = "_post_entries" if hasattr(services, "_post_entries") else "_post_entry"
+    if hasattr(services, "BATCH_PAIRS"):
+        monkeypatch.setattr(services, "BATCH_PAIRS", 1)
+    real = getattr(services, name)
+    booked = 0
+
+    async def stopping(*args: Any, **kwargs: Any) -> Any:
+        nonlocal booked
+        if booked == 1:
+            await stop()
+        booked += 1
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(services, name, stopping)
+
+
 async def _abandoned_midway(monkeypatch: pytest.MonkeyPatch) -> UUID:
     """A run whose process died after booking the first of its two settlements, as the database keeps it."""
     run_id, _ = await services.create_run(PERIOD, RUNNER)
     await jobs.mark_queued(run_id)
     assert await jobs.claim(run_id, jobs.Timing())
-    real_post = services._post_entry
-    booked = 0
 
-    async def dies_at_the_second_booking(**kwargs: Any) -> Any:
-        nonlocal booked
-        if booked == 1:
-            raise RuntimeError("the process was killed")
-        booked += 1
-        return await real_post(**kwargs)
+    async def killed() -> None:
+        raise RuntimeError("the process was killed")
 
-    monkeypatch.setattr(services, "_post_entry", dies_at_the_second_booking)
+    _stop_at_the_second_booking(monkeypatch, killed)
     with pytest.raises(RuntimeError, match="killed"):
         await services.execute_run(run_id, RUNNER)
-    monkeypatch.setattr(services, "_post_entry", real_post)
+    monkeypatch.undo()
     # A killed process writes nothing more: its run stays running, the last heartbeat long ago.
     await SettlementRun.update(
         {
@@ -174,25 +189,19 @@ async def test_a_run_stopped_with_the_app_goes_back_to_the_queue_and_is_resumed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     exchange = await Exchange.make()
-    real_post = services._post_entry
-    booked = 0
     second = asyncio.Event()
 
-    async def waits_at_the_second_booking(**kwargs: Any) -> Any:
-        nonlocal booked
-        if booked == 1:
-            second.set()
-            await asyncio.Event().wait()  # until the app's shutdown cancels the run
-        booked += 1
-        return await real_post(**kwargs)
+    async def until_cancelled() -> None:
+        second.set()
+        await asyncio.Event().wait()  # until the app's shutdown cancels the run
 
-    monkeypatch.setattr(services, "_post_entry", waits_at_the_second_booking)
+    _stop_at_the_second_booking(monkeypatch, until_cancelled)
     async with running_app(redis_url=None) as client:
         await february(client, exchange)
         run_id = (await start(client, exchange, PERIOD)).json()["id"]
         await asyncio.wait_for(second.wait(), 20)
     stopped = await _status(run_id)
-    monkeypatch.setattr(services, "_post_entry", real_post)
+    monkeypatch.undo()
     resumed = await jobs.resume_abandoned(IMPATIENT)
     run = await services.get_run(UUID(run_id))
     assert (stopped["status"], stopped["finished_at"]) == ("queued", None)
