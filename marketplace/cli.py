@@ -99,6 +99,31 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Runs executed at once by this worker [default: WORKER_CONCURRENCY, 2].",
+)
+def worker(concurrency: int | None) -> None:
+    """Execute settlement runs from the Redis queue, and resume abandoned ones, until SIGINT or SIGTERM.
+
+    Start any number, on any host that reaches the database and Redis (REDIS_URL is required).
+    """
+    from marketplace.config import load_settings
+    from marketplace.observability import configure_logging
+    from marketplace.settlement import jobs
+
+    settings = load_settings()
+    if not settings.redis_url:
+        raise click.ClickException(
+            "marketplace worker takes its jobs from Redis: set REDIS_URL (without Redis, runs execute in the app)"
+        )
+    configure_logging(settings.log_format, settings.log_level)
+    asyncio.run(jobs.work(settings, concurrency or settings.worker_concurrency))
+
+
+@main.command()
 @click.option("--tokens/--no-tokens", default=True, help="Issue fresh demonstration tokens and print them.")
 @async_command
 async def demo(tokens: bool) -> None:
@@ -371,31 +396,6 @@ async def settle(period: str) -> None:
         click.echo(f"  NOT BOOKED: {error.provider} -> {error.consumer}: {error.detail}", err=True)
     if run.status != "done":
         raise SystemExit(1)
-
-
-@main.command()
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Runs executed at once by this worker [default: WORKER_CONCURRENCY, 2].",
-)
-def worker(concurrency: int | None) -> None:
-    """Execute settlement runs from the Redis queue, and resume abandoned ones, until SIGINT or SIGTERM.
-
-    Start any number, on any host that reaches the database and Redis (REDIS_URL is required).
-    """
-    from marketplace.config import load_settings
-    from marketplace.observability import configure_logging
-    from marketplace.settlement import jobs
-
-    settings = load_settings()
-    if not settings.redis_url:
-        raise click.ClickException(
-            "marketplace worker takes its jobs from Redis: set REDIS_URL (without Redis, runs execute in the app)"
-        )
-    configure_logging(settings.log_format, settings.log_level)
-    asyncio.run(jobs.work(settings, concurrency or settings.worker_concurrency))
 
 
 if __name__ == "__main__":
