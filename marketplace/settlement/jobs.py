@@ -318,7 +318,8 @@ class SettlementQueue(RedisQueue):
         """The next job, or None; a Redis failure is raised after a short pause."""
         try:
             return await super().dequeue(timeout, poll_interval)
-        except REDIS_FAILURES:
+        except REDIS_FAILURES as exc:
+            log.warning("redis_unavailable", operation="dequeue", error=type(exc).__name__)
             await asyncio.sleep(1.0)
             raise
 
@@ -371,6 +372,9 @@ async def work(settings: Settings, concurrency: int) -> None:
         await queue.connect()
         await worker.start()
     finally:
-        await queue.disconnect()
-        if pooled:
-            await db.close_connection_pool()
+        try:
+            with contextlib.suppress(*REDIS_FAILURES):  # stopping while Redis is away is still a clean stop
+                await queue.disconnect()
+        finally:
+            if pooled:
+                await db.close_connection_pool()
