@@ -39,6 +39,8 @@ log = structlog.get_logger(__name__)
 #: The name under which workers know the settlement job.
 JOB = "settle_run"
 QUEUED, RUNNING = "queued", "running"
+#: How long the app waits at shutdown for its cancelled runs to write down that they were interrupted.
+CLOSE_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +100,14 @@ async def claim(run_id: UUID, timing: Timing) -> bool:
     return bool(taken)
 
 
-async def _beat(run_id: UUID, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
+async def _beat(run_id: UUID, interval: float, stopping: asyncio.Event) -> None:
+    # Ended by ``stopping`` as well as by cancellation: a driver may turn a cancellation into another error,
+    # which this loop would otherwise log and carry on from, for ever.
+    while not stopping.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), interval)
+        if stopping.is_set():
+            return
         try:
             async with transaction():
                 await SettlementRun.update({SettlementRun.heartbeat_at: now()}).where(
@@ -172,7 +179,8 @@ async def execute_claimed(run_id: UUID, actor: Actor, timing: Timing) -> None:
     ``queued`` for another process to resume.
     """
     await _record_earlier(run_id)
-    beat = asyncio.create_task(_beat(run_id, timing.heartbeat), name=f"settlement-heartbeat-{run_id}")
+    stopping = asyncio.Event()
+    beat = asyncio.create_task(_beat(run_id, timing.heartbeat, stopping), name=f"settlement-heartbeat-{run_id}")
     try:
         await services.execute_run(run_id, actor)
     except asyncio.CancelledError:
@@ -180,6 +188,7 @@ async def execute_claimed(run_id: UUID, actor: Actor, timing: Timing) -> None:
             await _interrupted(run_id)
         raise
     finally:
+        stopping.set()
         beat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await beat
@@ -274,7 +283,12 @@ class RunDispatcher:
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if not tasks:
+            return
+        # Bounded: a task whose cancellation a driver swallowed must not hold the shutdown for a whole run.
+        _, pending = await asyncio.wait(tasks, timeout=CLOSE_SECONDS)
+        for task in pending:
+            log.warning("settlement_run_task_not_stopped", task=task.get_name())
 
 
 async def enqueue(queue: RedisQueue, run_id: UUID, actor: Actor) -> None:
@@ -312,7 +326,16 @@ async def settle_here(period: str, actor: Actor, timing: Timing) -> schemas.Sett
 
 
 class SettlementQueue(RedisQueue):
-    """SAQ's Redis queue, pausing a second after a failed dequeue so that a worker waits out a Redis outage."""
+    """SAQ's Redis queue, pausing a second after a failed dequeue so that a worker waits out a Redis outage.
+
+    It does not sweep. SAQ's sweep retries jobs past their timeout or heartbeat, which these jobs do not have
+    (the database finds abandoned runs), and it aborts any job in the active list not yet marked active, which
+    a worker's job is for a moment after it was dequeued.
+    """
+
+    async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
+        """Nothing to sweep (see the class)."""
+        return []
 
     async def dequeue(self, timeout: float = 0.0, poll_interval: float = 0.0) -> Job | None:  # noqa: ASYNC109 - SAQ's
         """The next job, or None; a Redis failure is raised after a short pause."""

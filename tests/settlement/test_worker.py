@@ -107,11 +107,13 @@ async def _abandoned_midway(monkeypatch: pytest.MonkeyPatch) -> UUID:
 
 
 async def _results(queue: RedisQueue, keys: list[str]) -> list[Any]:
-    """The results of the jobs, once all of them are complete."""
+    """The results of the jobs, once all of them have ended (fail the test after 20 seconds)."""
+    deadline = asyncio.get_running_loop().time() + 20
     while True:
         found = [await queue.job(key) for key in keys]
-        if all(job is not None and job.status == "complete" for job in found):
-            return [job.result for job in found if job is not None]
+        if all(job is not None and job.status in ("complete", "failed", "aborted") for job in found):
+            return [(job.status, job.result) for job in found if job is not None]
+        assert asyncio.get_running_loop().time() < deadline, [job and job.status for job in found]
         await asyncio.sleep(0.05)
 
 
@@ -317,7 +319,7 @@ async def test_two_workers_given_the_same_run_twice_book_it_once() -> None:
             finished = await wait_for_run(client, exchange.accountant, run_id)
             results = await _results(queue, [run_id, f"{run_id}-again"])
     await queue.disconnect()
-    assert sorted(results) == ["done", "skipped"]
+    assert sorted(results) == [("complete", "done"), ("complete", "skipped")]
     assert finished["totals"] == TOTAL
     assert await _booked_once() == 2
 
