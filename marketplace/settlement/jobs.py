@@ -372,8 +372,12 @@ def build_worker(settings: Settings, queue: RedisQueue, *, concurrency: int) -> 
         concurrency=concurrency,
         startup=startup,
         shutdown=shutdown,
-        # Stopping interrupts the runs in hand at once: each goes back to ``queued``, its job back to the queue,
-        # and the next worker continues where it stopped. The time is for writing that down.
+        # Dequeues wait at most a second, so that on stopping the idle slots end by themselves within the grace
+        # period instead of being cancelled inside a blocking Redis read. Runs still in hand after it are
+        # interrupted: each goes back to ``queued``, its job back to the queue, and the next worker continues
+        # where it stopped. The hard deadline is for writing that down.
+        dequeue_timeout=1.0,
+        shutdown_grace_period_s=2,
         cancellation_hard_deadline_s=10.0,
     )
 
