@@ -4,11 +4,11 @@ in the past), usage reports, and runs through the API."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from uuid import UUID
 
 import httpx
 from redis.asyncio import Redis
@@ -119,25 +119,25 @@ async def settlement_worker(concurrency: int = 1, **overrides: Any) -> AsyncIter
 
 
 async def wait_for_run(
-    client: httpx.AsyncClient, token_value: str, run_id: str, *, within: float = 20.0
+    client: httpx.AsyncClient, token_value: str, run_id: str, *, within: float = 20.0, execute: bool = True
 ) -> dict[str, Any]:
     """Poll the run until it is ``done`` or ``failed`` (fail the test after ``within`` seconds); its last state.
 
-    With Redis in this test run, a worker executes the queued runs meanwhile (runs executing in the app's
-    process, as without Redis, do not need it).
+    With Redis in this test run, the app queued the run: unless ``execute`` is False (a test that brings its
+    own worker), it is claimed and executed here, as a worker's job does. A run the app executes itself is
+    already claimed.
     """
     deadline = time.monotonic() + within
-    async with contextlib.AsyncExitStack() as stack:
-        if TEST_REDIS_URL:
-            await stack.enter_async_context(settlement_worker())
-        while True:
-            response = await client.get(f"/api/v1/settlement-runs/{run_id}", headers=bearer(token_value))
-            assert response.status_code == 200, response.text
-            body = dict(response.json())
-            if body["status"] in ("done", "failed"):
-                return body
-            assert time.monotonic() < deadline, f"run {run_id} still {body['status']} after {within} s"
-            await asyncio.sleep(0.05)
+    if TEST_REDIS_URL and execute:
+        await jobs.run_here(UUID(run_id), RUNNER, jobs.Timing())
+    while True:
+        response = await client.get(f"/api/v1/settlement-runs/{run_id}", headers=bearer(token_value))
+        assert response.status_code == 200, response.text
+        body = dict(response.json())
+        if body["status"] in ("done", "failed"):
+            return body
+        assert time.monotonic() < deadline, f"run {run_id} still {body['status']} after {within} s"
+        await asyncio.sleep(0.05)
 
 
 async def start(client: httpx.AsyncClient, exchange: Exchange, period: str, **headers: str) -> httpx.Response:

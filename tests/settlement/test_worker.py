@@ -125,7 +125,7 @@ async def test_without_redis_a_run_answers_202_and_finishes_in_the_apps_process(
     async with running_app(redis_url=None) as client:
         await february(client, exchange)
         answer = await start(client, exchange, PERIOD)
-        finished = await wait_for_run(client, exchange.accountant, answer.json()["id"])
+        finished = await wait_for_run(client, exchange.accountant, answer.json()["id"], execute=False)
     assert answer.status_code == 202
     assert answer.json()["status"] in ("queued", "running")
     assert answer.headers["Location"] == f"/api/v1/settlement-runs/{answer.json()['id']}"
@@ -140,7 +140,7 @@ async def test_with_redis_down_a_run_still_answers_202_and_finishes_in_the_apps_
     async with running_app(redis_url=UNREACHABLE_REDIS) as client:
         await february(client, exchange)
         answer = await start(client, exchange, PERIOD)
-        finished = await wait_for_run(client, exchange.accountant, answer.json()["id"])
+        finished = await wait_for_run(client, exchange.accountant, answer.json()["id"], execute=False)
     assert answer.status_code == 202
     assert finished["status"] == "done"
     assert finished["totals"] == TOTAL
@@ -178,7 +178,7 @@ async def test_a_replayed_key_answers_the_same_run_and_starts_nothing() -> None:
     async with running_app(redis_url=None) as client:
         await february(client, exchange)
         first = await start(client, exchange, PERIOD, **{"Idempotency-Key": "feb"})
-        finished = await wait_for_run(client, exchange.accountant, first.json()["id"])
+        finished = await wait_for_run(client, exchange.accountant, first.json()["id"], execute=False)
         replay = await start(client, exchange, PERIOD, **{"Idempotency-Key": "feb"})
     assert replay.status_code == 202
     assert replay.headers["Idempotent-Replayed"] == "true"
@@ -271,7 +271,7 @@ async def test_without_redis_the_app_resumes_abandoned_runs_in_the_background(
         await february(client, exchange)
     run_id = await _abandoned_midway(monkeypatch)
     async with running_app(redis_url=None, settlement_recovery_seconds=0.05) as client:
-        finished = await wait_for_run(client, exchange.accountant, str(run_id))
+        finished = await wait_for_run(client, exchange.accountant, str(run_id), execute=False)
     assert finished["status"] == "done"
     assert finished["totals"] == TOTAL
     assert await _booked_once() == 2
@@ -292,7 +292,7 @@ async def test_with_redis_the_run_waits_in_the_queue_until_a_worker_executes_it(
         waiting = await _status(run_id)
         job = await queue.job(run_id)
         async with settlement_worker():
-            finished = await wait_for_run(client, exchange.accountant, run_id)
+            finished = await wait_for_run(client, exchange.accountant, run_id, execute=False)
     await queue.disconnect()
     assert answer.status_code == 202
     assert waiting["status"] == "queued"
@@ -316,7 +316,7 @@ async def test_two_workers_given_the_same_run_twice_book_it_once() -> None:
         again = await queue.enqueue(jobs.JOB, key=f"{run_id}-again", timeout=0, run_id=run_id, actor={"label": "x"})
         assert again is not None
         async with settlement_worker(), settlement_worker():
-            finished = await wait_for_run(client, exchange.accountant, run_id)
+            finished = await wait_for_run(client, exchange.accountant, run_id, execute=False)
             results = await _results(queue, [run_id, f"{run_id}-again"])
     await queue.disconnect()
     assert sorted(results) == [("complete", "done"), ("complete", "skipped")]
@@ -331,7 +331,7 @@ async def test_a_worker_resumes_an_abandoned_run_that_has_no_job(monkeypatch: py
         await february(client, exchange)
         run_id = await _abandoned_midway(monkeypatch)
         async with settlement_worker(settlement_recovery_seconds=0.05):
-            finished = await wait_for_run(client, exchange.accountant, str(run_id))
+            finished = await wait_for_run(client, exchange.accountant, str(run_id), execute=False)
     assert finished["status"] == "done"
     assert finished["totals"] == TOTAL
     assert await _booked_once() == 2
