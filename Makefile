@@ -23,7 +23,15 @@ run: $(STAMP)
 	$(BIN)/marketplace demo
 	@echo "Serving on http://$(HOST):$(PORT)  (API guide: docs/api.md, OpenAPI UI: http://$(HOST):$(PORT)/schema)"
 	@echo "Another token: $(BIN)/marketplace token create --member HZD --roles buyer"
-	$(BIN)/marketplace serve --host $(HOST) --port $(PORT)
+	@# With REDIS_URL, settlement runs go to a queue: one worker runs beside the server and stops with it.
+	@if [ -n "$$REDIS_URL" ]; then \
+		$(BIN)/marketplace worker & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+		echo "Settlement worker started (pid $$worker), because REDIS_URL is set"; \
+		$(BIN)/marketplace serve --host $(HOST) --port $(PORT); \
+	else \
+		$(BIN)/marketplace serve --host $(HOST) --port $(PORT); \
+	fi
 
 test: $(STAMP)
 	@$(MAKE) --no-print-directory test-sqlite

@@ -40,6 +40,7 @@ from marketplace.openapi import declare_closed_inputs, declare_optional_bodies
 from marketplace.reconciliation import controllers as reconciliation_controllers
 from marketplace.reconciliation.controllers import BankStatementController, NettingRunController, OpenItemController
 from marketplace.settlement.controllers import SettlementController, SettlementRunController
+from marketplace.settlement.jobs import RunDispatcher
 from marketplace.store import Stores
 from marketplace.web import template_config, web_routers
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         backend=RedisChannelsPubSubBackend(redis=stores.redis) if stores.redis else MemoryChannelsBackend(),
         arbitrary_channels_allowed=True,
     )
+    settlement_runs = RunDispatcher(settings, stores.redis, stores.breaker)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if pooled:
             await db.start_connection_pool(min_size=1, max_size=settings.database_pool_size)  # type: ignore[call-arg]
         jobs = [dispatcher(channels), maintenance(settings.maintenance_interval_seconds)]
+        jobs += settlement_runs.background_jobs()
         for job in jobs:
             job.start()
         try:
@@ -81,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             for job in jobs:
                 await job.stop()
+            await settlement_runs.close()
             if pooled:
                 await db.close_connection_pool()
             await stores.close()
@@ -147,6 +151,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     app = Litestar.from_config(config)
+    app.state.settlement_runs = settlement_runs
     declare_closed_inputs(app)
     declare_optional_bodies(app)
     return app

@@ -99,6 +99,31 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Runs executed at once by this worker [default: WORKER_CONCURRENCY, 2].",
+)
+def worker(concurrency: int | None) -> None:
+    """Execute settlement runs from the Redis queue, and resume abandoned ones, until SIGINT or SIGTERM.
+
+    Start any number, on any host that reaches the database and Redis (REDIS_URL is required).
+    """
+    from marketplace.config import load_settings
+    from marketplace.observability import configure_logging
+    from marketplace.settlement import jobs
+
+    settings = load_settings()
+    if not settings.redis_url:
+        raise click.ClickException(
+            "marketplace worker takes its jobs from Redis: set REDIS_URL (without Redis, runs execute in the app)"
+        )
+    configure_logging(settings.log_format, settings.log_level)
+    asyncio.run(jobs.work(settings, concurrency or settings.worker_concurrency))
+
+
+@main.command()
 @click.option("--tokens/--no-tokens", default=True, help="Issue fresh demonstration tokens and print them.")
 @async_command
 async def demo(tokens: bool) -> None:
@@ -348,12 +373,14 @@ async def settle(period: str) -> None:
     import re
 
     import ledger
-    from marketplace.settlement import services
+    from marketplace.config import load_settings
+    from marketplace.settlement import jobs
 
     if not re.fullmatch(_PERIOD_PATTERN, period):
         raise click.BadParameter(f"{period!r} is not a month; give YYYY-MM, e.g. 2026-11", param_hint="--period")
     try:
-        run, _ = await services.run_period(period, _actor())
+        # In this process, with a heartbeat: if it is killed, a worker or the app resumes the run.
+        run = await jobs.settle_here(period, _actor(), jobs.Timing.of(load_settings()))
     except ledger.LedgerError as exc:
         raise click.ClickException(exc.message) from exc
     counts, totals = run.counts, run.totals

@@ -35,6 +35,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_timeout_seconds: float = 0.2
     redis_breaker_seconds: float = 5.0
     debug: bool = False
+    settlement_fee_percent: str = "0"
+    settlement_queue: str = "settlement"
+    worker_concurrency: int = 2
+    settlement_heartbeat_seconds: float = 5.0
+    settlement_stale_seconds: float = 60.0
+    settlement_recovery_seconds: float = 30.0
 
     @property
     def uses_postgres(self) -> bool:
@@ -65,6 +71,20 @@ def _log_format(value: str) -> Literal["console", "json"]:
     return "json" if value == "json" else "console"
 
 
+def _fee_percent(value: str) -> str:
+    from marketplace.settlement.pricing import parse_percent
+
+    parse_percent(value)  # refuse to start with a fee that no run could use
+    return value
+
+
+def _positive(name: str, value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError(f"{name} must be greater than 0, not {value!r}")
+    return number
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read the settings from ``environ`` (default: the process environment)."""
     env = dict(os.environ if environ is None else environ)
@@ -84,4 +104,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         redis_timeout_seconds=float(env.get("REDIS_TIMEOUT_SECONDS", "0.2")),
         redis_breaker_seconds=float(env.get("REDIS_BREAKER_SECONDS", "5")),
         debug=env.get("MARKETPLACE_DEBUG", "") == "1",
+        settlement_fee_percent=_fee_percent(env.get("SETTLEMENT_FEE_PERCENT", "0")),
+        settlement_queue=env.get("SETTLEMENT_QUEUE") or "settlement",
+        worker_concurrency=int(_positive("WORKER_CONCURRENCY", env.get("WORKER_CONCURRENCY", "2"))),
+        settlement_heartbeat_seconds=_positive(
+            "SETTLEMENT_HEARTBEAT_SECONDS", env.get("SETTLEMENT_HEARTBEAT_SECONDS", "5")
+        ),
+        settlement_stale_seconds=_positive("SETTLEMENT_STALE_SECONDS", env.get("SETTLEMENT_STALE_SECONDS", "60")),
+        settlement_recovery_seconds=_positive(
+            "SETTLEMENT_RECOVERY_SECONDS", env.get("SETTLEMENT_RECOVERY_SECONDS", "30")
+        ),
     )

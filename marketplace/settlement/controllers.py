@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from marketplace.auth import Actor, Principal, Role, requires
 from marketplace.clock import today
@@ -18,7 +19,7 @@ from marketplace.errors import AUTHENTICATED, problems
 from marketplace.idempotency.params import IdempotencyKeyHeader
 from marketplace.idempotency.services import REPLAYED_HEADER
 from marketplace.pagination import DEFAULT_LIMIT, Cursor, Limit
-from marketplace.settlement import documents, schemas, services
+from marketplace.settlement import documents, jobs, schemas, services
 
 #: Who reads settlements: the cooperative's roles all of them, a member's accountant its member's (either side).
 READERS = (Role.coop_admin, Role.coop_accountant, Role.auditor, Role.accountant)
@@ -69,8 +70,11 @@ class SettlementRunController(Controller):
     @post(
         operation_id="startSettlementRun",
         guards=[requires(Role.coop_accountant)],
-        status_code=HTTP_201_CREATED,
+        status_code=HTTP_202_ACCEPTED,
         responses=problems(*AUTHENTICATED, 409),
+        response_headers=[
+            ResponseHeader(name="Location", description="Where to follow the run.", documentation_only=True)
+        ],
     )
     async def start(
         self,
@@ -78,9 +82,18 @@ class SettlementRunController(Controller):
         data: JSONBody[schemas.RunCreate],
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[schemas.SettlementRun]:
-        """Settle a month that has ended; answers the finished run (201) with counts, totals and missing usage."""
-        run, created = await services.run_period(data.period, Actor.of(request.user), idempotency_key=idempotency_key)
-        return Response(run, status_code=HTTP_201_CREATED, headers=None if created else {REPLAYED_HEADER: "true"})
+        """Settle a month that has ended: answers 202 with the run (queued or running); follow it at Location.
+
+        The run reports its progress and, when done, its counts, totals and missing usage reports.
+        """
+        dispatcher: jobs.RunDispatcher = request.app.state.settlement_runs
+        run, created = await jobs.start_run(
+            data.period, Actor.of(request.user), idempotency_key=idempotency_key, dispatcher=dispatcher
+        )
+        headers = {"Location": f"{self.path}/{run.id}"}
+        if not created:
+            headers[REPLAYED_HEADER] = "true"
+        return Response(run, status_code=HTTP_202_ACCEPTED, headers=headers)
 
     @get(
         "/{run_id:uuid}",

@@ -19,7 +19,6 @@ concurrent run is retried and a ledger error (a closed account) is reported for 
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from collections.abc import Iterable
@@ -41,6 +40,7 @@ from marketplace.bulk import insert_records
 from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.schemas import OfferTerms
 from marketplace.clock import now, today
+from marketplace.config import load_settings
 from marketplace.db import as_uuid, is_integrity_error, is_postgres, transaction
 from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound
 from marketplace.events.services import Announcement, emit, emit_many
@@ -67,9 +67,12 @@ _SPACE = re.compile(r"\s+")
 
 
 def fee_percent() -> Decimal:
-    """The cooperative's fee in per cent of the net, from ``SETTLEMENT_FEE_PERCENT`` (default 0)."""
+    """The cooperative's fee in per cent of the net: the ``settlement_fee_percent`` setting (default 0).
+
+    Read when a run is created (not once per process), so that the percentage in force is the one stored on it.
+    """
     try:
-        return pricing.parse_percent(os.environ.get("SETTLEMENT_FEE_PERCENT", "0"))
+        return pricing.parse_percent(load_settings().settlement_fee_percent)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
 
@@ -814,6 +817,9 @@ def _run_out(row: dict[str, Any]) -> schemas.SettlementRun:
     errors = json.loads(row["errors"])
     finished = row["status"] in ("done", "failed")
     percent = processed * 100 // total if total else (100 if finished else 0)
+    # A resumed attempt found its earlier attempts' lines "already charged": they are this run's own.
+    earlier_lines = min(int(row.get("resumed_lines") or 0), int(row["agreements_already_charged"]))
+    earlier = {key: int(row.get(f"resumed_{key}_cents") or 0) for key in ("net", "tax", "gross", "fee")}
     return schemas.SettlementRun(
         id=as_uuid(row["id"]),
         period=str(row["period"]),
@@ -823,14 +829,14 @@ def _run_out(row: dict[str, Any]) -> schemas.SettlementRun:
         progress=schemas.Progress(processed=processed, total=total, percent=percent),
         counts=schemas.RunCounts(
             agreements=total,
-            charged=int(row["agreements_charged"]),
-            already_charged=int(row["agreements_already_charged"]),
+            charged=int(row["agreements_charged"]) + earlier_lines,
+            already_charged=int(row["agreements_already_charged"]) - earlier_lines,
             not_due=int(row["agreements_not_due"]),
             missing_usage=len(missing),
-            settlements=int(row["settlements_created"]),
+            settlements=int(row["settlements_created"]) + int(row.get("resumed_settlements") or 0),
             errors=len(errors),
         ),
-        totals=_totals(int(row["net_cents"]), int(row["tax_cents"]), int(row["gross_cents"]), int(row["fee_cents"])),
+        totals=_totals(*(int(row[f"{key}_cents"]) + earlier[key] for key in ("net", "tax", "gross", "fee"))),
         missing_usage=[
             schemas.MissingUsage(
                 agreement_id=UUID(item["agreement_id"]),

@@ -43,6 +43,15 @@ class SettlementRun(Table, tablename="settlement_runs"):
     created_at = Timestamptz(null=False)
     finished_at = Timestamptz(null=True, default=None)
     version = Integer(null=False, default=1)
+    #: Written every few seconds by the process executing the run; a stale one means that process died.
+    heartbeat_at = Timestamptz(null=True, default=None)
+    # What earlier attempts of this run booked, counted as the run's own when a resumed attempt reports.
+    resumed_settlements = Integer(null=False, default=0)
+    resumed_lines = Integer(null=False, default=0)
+    resumed_net_cents = BigInt(null=False, default=0)
+    resumed_tax_cents = BigInt(null=False, default=0)
+    resumed_gross_cents = BigInt(null=False, default=0)
+    resumed_fee_cents = BigInt(null=False, default=0)
 
 
 class SettlementNumber(Table, tablename="settlement_numbers"):

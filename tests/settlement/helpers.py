@@ -3,15 +3,23 @@ in the past), usage reports, and runs through the API."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
+from uuid import UUID
 
 import httpx
+from redis.asyncio import Redis
+from saq import Worker
 
 from marketplace.auth import Actor
 from marketplace.booking.tables import Agreement
-from marketplace.settlement import services
+from marketplace.settlement import jobs, services
 from tests.booking.helpers import published_offer
-from tests.builders import bearer, member, token
+from tests.builders import bearer, member, settings, token
+from tests.conftest import TEST_REDIS_URL
 
 LEITWEG_HZD = "04011000-1234512345-06"
 RUNNER = Actor(label="tests:settlement")
@@ -92,13 +100,58 @@ async def usage(
     )
 
 
-async def run(client: httpx.AsyncClient, exchange: Exchange, period: str, **headers: str) -> dict[str, Any]:
-    """Start a run through the API and expect it to finish in this request."""
-    response = await client.post(
+@asynccontextmanager
+async def settlement_worker(concurrency: int = 1, **overrides: Any) -> AsyncIterator[Worker[Any]]:
+    """An SAQ settlement worker in this event loop, on this run's Redis: what ``marketplace worker`` runs."""
+    config = settings(**overrides)
+    assert config.redis_url, "a worker needs Redis"
+    queue = jobs.SettlementQueue(Redis.from_url(config.redis_url), name=config.settlement_queue)
+    worker = jobs.build_worker(config, queue, concurrency=concurrency)
+    worker.SIGNALS = []  # the test runner keeps its own signal handlers
+    await queue.connect()
+    task = asyncio.create_task(worker.start())
+    try:
+        yield worker
+    finally:
+        await worker.stop()
+        await task
+        await queue.disconnect()
+
+
+async def wait_for_run(
+    client: httpx.AsyncClient, token_value: str, run_id: str, *, within: float = 20.0, execute: bool = True
+) -> dict[str, Any]:
+    """Poll the run until it is ``done`` or ``failed`` (fail the test after ``within`` seconds); its last state.
+
+    With Redis in this test run, the app queued the run: unless ``execute`` is False (a test that brings its
+    own worker), it is claimed and executed here, as a worker's job does. A run the app executes itself is
+    already claimed.
+    """
+    deadline = time.monotonic() + within
+    if TEST_REDIS_URL and execute:
+        await jobs.run_here(UUID(run_id), RUNNER, jobs.Timing())
+    while True:
+        response = await client.get(f"/api/v1/settlement-runs/{run_id}", headers=bearer(token_value))
+        assert response.status_code == 200, response.text
+        body = dict(response.json())
+        if body["status"] in ("done", "failed"):
+            return body
+        assert time.monotonic() < deadline, f"run {run_id} still {body['status']} after {within} s"
+        await asyncio.sleep(0.05)
+
+
+async def start(client: httpx.AsyncClient, exchange: Exchange, period: str, **headers: str) -> httpx.Response:
+    """Ask for a run through the API (the answer, 202 with the run, or a problem)."""
+    return await client.post(
         "/api/v1/settlement-runs", headers={**bearer(exchange.accountant), **headers}, json={"period": period}
     )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+
+
+async def run(client: httpx.AsyncClient, exchange: Exchange, period: str, **headers: str) -> dict[str, Any]:
+    """Start a run through the API (202) and wait until it has finished; the finished run."""
+    response = await start(client, exchange, period, **headers)
+    assert response.status_code == 202, response.text
+    return await wait_for_run(client, exchange.accountant, response.json()["id"])
 
 
 async def run_in_process(period: str) -> Any:

@@ -16,7 +16,7 @@ from marketplace.db import INTEGRITY_ERRORS
 from marketplace.settlement import services
 from marketplace.settlement.tables import Settlement, SettlementLine, SettlementRun
 from tests.builders import member, running_app
-from tests.settlement.helpers import Exchange, agreement, offer, run_in_process
+from tests.settlement.helpers import Exchange, agreement, offer, run_in_process, wait_for_run
 from tests.settlement.scenario import PERIOD, TOTAL, february
 
 CONSUMERS = ("HZD", "GU-FFM", "C-1", "C-2", "C-3", "C-4")
@@ -82,10 +82,11 @@ async def test_concurrent_runs_through_the_api_charge_every_agreement_once() -> 
                 for _ in range(3)
             )
         )
-    assert [a.status_code for a in answers] == [201, 201, 201]
+        assert [a.status_code for a in answers] == [202, 202, 202]
+        finished = [await wait_for_run(client, exchange.accountant, a.json()["id"]) for a in answers]
     state = await _book_state()
     _assert_consistent(state)
-    assert sum(a.json()["counts"]["charged"] for a in answers) == 14
+    assert sum(run["counts"]["charged"] for run in finished) == 14
 
 
 async def test_a_run_killed_midway_and_started_again_ends_like_a_clean_run(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -222,8 +222,9 @@ async def test_the_same_idempotency_key_answers_the_same_run() -> None:
             headers={**bearer(exchange.accountant), "Idempotency-Key": "feb"},
             json={"period": "2025-01"},
         )
-    assert replay.status_code == 201
+    assert replay.status_code == 202
     assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.headers["Location"] == f"/api/v1/settlement-runs/{first['id']}"
     assert replay.json()["id"] == first["id"]
     assert other.status_code == 422
     assert await SettlementRun.count() == 1
