@@ -23,7 +23,7 @@ from marketplace.clock import today
 from marketplace.errors import DomainError, NotFound
 from marketplace.members import services as member_services
 from marketplace.reconciliation import services as reconciliation
-from marketplace.settlement import documents
+from marketplace.settlement import documents, jobs
 from marketplace.settlement import services as settlement
 from marketplace.settlement.schemas import ReverseCreate, RunCreate
 from marketplace.web.catalogue_pages import parse_id
@@ -188,12 +188,14 @@ async def runs_page(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post("/abrechnung/laeufe", name="web:settlement-run-start")
 async def start_run(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Settle the month of the form; then the run's page."""
+    """Start settling the month of the form (on a worker or in the app); then the run's page, which follows it."""
     viewer = await current_viewer(request, *COOP_ACCOUNTANT)
     form = await request.form()
     try:
         data = msgspec.convert({"period": str(form.get("period", "")).strip()}, RunCreate)
-        run, _ = await settlement.run_period(data.period, Actor.of(viewer.principal))
+        run, _ = await jobs.start_run(
+            data.period, Actor.of(viewer.principal), dispatcher=request.app.state.settlement_runs
+        )
     except (DomainError, msgspec.ValidationError) as exc:
         flash(request, "error", _run_refusal(exc))
         return redirect("/abrechnung/laeufe")
