@@ -754,8 +754,15 @@ async def _find_replay(member_id: UUID | None, key: str | None, period: str) -> 
     return as_uuid(row["id"])
 
 
-async def create_run(period: str, actor: Actor, *, idempotency_key: str | None = None) -> tuple[UUID, bool]:
-    """Check the period and record a run (``running``); its id and whether it is new (not a replay)."""
+async def create_run(
+    period: str, actor: Actor, *, idempotency_key: str | None = None, watched: bool = False
+) -> tuple[UUID, bool]:
+    """Check the period and record a run; its id and whether it is new (not a replay).
+
+    A ``watched`` run is recorded ``queued`` with its wait counted from now, in the same transaction, so that a
+    process dying before it hands the run on still leaves a run that the heartbeat watch resumes. Otherwise
+    the run is ``running`` in the caller's hands (``run_period``).
+    """
     check_period(period)
     if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
         raise InvalidInput(
@@ -774,7 +781,8 @@ async def create_run(period: str, actor: Actor, *, idempotency_key: str | None =
                 SettlementRun(
                     id=run_id,
                     period=period,
-                    status="running",
+                    status="queued" if watched else "running",
+                    heartbeat_at=now() if watched else None,
                     started_by=actor.label,
                     requested_by_member=actor.member_id,
                     idempotency_key=idempotency_key if actor.member_id is not None else None,

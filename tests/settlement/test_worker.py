@@ -83,8 +83,7 @@ def _stop_at_the_second_booking(monkeypatch: pytest.MonkeyPatch, stop: Callable[
 
 async def _abandoned_midway(monkeypatch: pytest.MonkeyPatch) -> UUID:
     """A run whose process died after booking the first of its two settlements, as the database keeps it."""
-    run_id, _ = await services.create_run(PERIOD, RUNNER)
-    await jobs.mark_queued(run_id)
+    run_id, _ = await services.create_run(PERIOD, RUNNER, watched=True)
     assert await jobs.claim(run_id, jobs.Timing())
 
     async def killed() -> None:
@@ -251,6 +250,18 @@ async def test_two_resumers_cannot_both_take_the_same_run(monkeypatch: pytest.Mo
     run_id = await _abandoned_midway(monkeypatch)
     taken = await asyncio.gather(*(jobs.claim(run_id, jobs.Timing()) for _ in range(4)))
     assert sorted(taken) == [False, False, False, True]
+
+
+async def test_a_run_whose_process_died_before_handing_it_on_is_resumed() -> None:
+    exchange = await Exchange.make()
+    async with running_app(redis_url=None) as client:
+        await february(client, exchange)
+    # Recorded for a worker, then nothing more: the process died before it enqueued the run.
+    run_id, _ = await services.create_run(PERIOD, RUNNER, watched=True)
+    assert (await _status(run_id))["status"] == "queued"
+    assert await jobs.resume_abandoned(IMPATIENT) == [run_id]
+    assert (await _status(run_id))["status"] == "done"
+    assert await _booked_once() == 2
 
 
 async def test_a_run_from_services_run_period_without_a_heartbeat_is_never_resumed() -> None:
