@@ -4,7 +4,24 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Litestar
-from litestar.openapi.spec import OpenAPIType, Reference
+from litestar._openapi.plugin import OpenAPIPlugin
+from litestar.openapi.spec import OpenAPI, OpenAPIType, Reference
+
+#: The finished document of this process. It depends only on the route handlers and the OpenAPI config, which
+#: every app of the process shares; building it takes as long as building the rest of the app.
+_finished: OpenAPI | None = None
+
+
+def finish_openapi(app: Litestar) -> None:
+    """Give ``app`` the finished OpenAPI document (see the touches below), built once per process."""
+    global _finished
+    if _finished is None:
+        declare_closed_inputs(app)
+        declare_optional_bodies(app)
+        _finished = app.openapi_schema
+    else:
+        # Litestar builds the document on first use and keeps it in this slot; there is no public setter.
+        app.plugins.get(OpenAPIPlugin)._openapi = _finished
 
 
 def _input_structs() -> dict[str, type[msgspec.Struct]]:

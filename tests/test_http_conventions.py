@@ -70,3 +70,15 @@ async def test_a_401_challenges_for_a_bearer_token() -> None:
         response = await client.get("/api/v1/me", headers={"Authorization": "Bearer mkp_unknown"})
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("app_number", [1, 2])
+async def test_the_openapi_document_of_every_app_closes_strict_inputs_and_frees_optional_bodies(
+    app_number: int,
+) -> None:
+    # The finished document is built once per process and handed to later apps: the second app must get it too.
+    async with running_app() as client:
+        document = (await client.get("/schema/openapi.json")).json()
+    assert document["components"]["schemas"]["MemberCreate"]["additionalProperties"] is False
+    terminate = document["paths"]["/api/v1/agreements/{agreement_id}/terminate"]["post"]
+    assert terminate["requestBody"]["required"] is False
