@@ -18,7 +18,6 @@ from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
-from piccolo.engine.postgres import PostgresEngine
 
 from marketplace.accounting.controllers import LedgerController
 from marketplace.audit.controllers import AuditController
@@ -27,7 +26,7 @@ from marketplace.booking.controllers import AgreementController, RequestControll
 from marketplace.booking.services import BookingSettings
 from marketplace.catalogue.controllers import CategoryController, OfferController
 from marketplace.config import Settings, load_settings
-from marketplace.db import engine, prepare_database
+from marketplace.db import connection_pool, prepare_database
 from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.events.controllers import EventController
 from marketplace.events.services import dispatcher
@@ -36,7 +35,7 @@ from marketplace.input_guard import reject_nul_characters
 from marketplace.maintenance import maintenance
 from marketplace.members.controllers import MeController, MemberController, TokenController
 from marketplace.observability import RequestContextMiddleware, configure_logging, stamp_response
-from marketplace.openapi import declare_closed_inputs, declare_optional_bodies
+from marketplace.openapi import finish_openapi
 from marketplace.reconciliation import controllers as reconciliation_controllers
 from marketplace.reconciliation.controllers import BankStatementController, NettingRunController, OpenItemController
 from marketplace.settlement.controllers import SettlementController, SettlementRunController
@@ -69,24 +68,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        db = engine()
         await prepare_database()
-        # Without a pool each query opens its own connection (slower, but free of any event loop).
-        pooled = isinstance(db, PostgresEngine) and settings.database_pool_size > 0
-        if pooled:
-            await db.start_connection_pool(min_size=1, max_size=settings.database_pool_size)  # type: ignore[call-arg]
         jobs = [dispatcher(channels), maintenance(settings.maintenance_interval_seconds)]
         jobs += settlement_runs.background_jobs()
-        for job in jobs:
-            job.start()
         try:
-            yield
+            # Without a pool each query opens its own connection (slower, but free of any event loop).
+            async with connection_pool(settings.database_pool_size):
+                for job in jobs:
+                    job.start()
+                try:
+                    yield
+                finally:
+                    for job in jobs:
+                        await job.stop()
+                    await settlement_runs.close()
         finally:
-            for job in jobs:
-                await job.stop()
-            await settlement_runs.close()
-            if pooled:
-                await db.close_connection_pool()
             await stores.close()
 
     rate_limit = RateLimitConfig(
@@ -152,6 +148,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar.from_config(config)
     app.state.settlement_runs = settlement_runs
-    declare_closed_inputs(app)
-    declare_optional_bodies(app)
+    finish_openapi(app)
     return app

@@ -10,12 +10,15 @@ import structlog
 
 log = structlog.get_logger(__name__)
 
+#: How long stopping waits for a round in progress before it cancels it.
+STOP_GRACE_SECONDS = 5.0
+
 
 class PeriodicJob:
     """Runs ``step`` every ``interval`` seconds until ``stop()``.
 
-    Stopping sets a flag as well as cancelling the task: some database drivers turn a cancellation into an error
-    or swallow it, and the loop must end all the same.
+    Stopping sets a flag that ends the loop after its current round; a round that takes too long is cancelled
+    too, and as some database drivers turn a cancellation into an error or swallow it, the flag still ends it.
     """
 
     def __init__(self, name: str, step: Callable[[], Awaitable[object]], interval: float) -> None:
@@ -41,12 +44,18 @@ class PeriodicJob:
         self._stopping.clear()
         self._task = asyncio.create_task(self._loop(), name=self.name)
 
-    async def stop(self) -> None:
-        """Ask the loop to end and wait until it has."""
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Ask the loop to end and wait until it has: a round in progress may finish within ``grace`` seconds.
+
+        Only a round that overruns is cancelled. Cancelling inside a database call can leave a pooled connection
+        checked out for ever (asyncpg issue 547), so a round that would end by itself is let end.
+        """
         self._stopping.set()
-        if self._task is None:
+        task, self._task = self._task, None
+        if task is None:
             return
-        self._task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=grace)
+        if not done:
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+            await task

@@ -7,6 +7,7 @@ hides that difference; every command runs in exactly one of them.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,12 +16,18 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import structlog
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from marketplace.config import is_postgres_url
+
+log = structlog.get_logger(__name__)
+
+#: How long closing the pool waits for connections still checked out before it cuts them.
+POOL_CLOSE_SECONDS = 5.0
 
 INTEGRITY_ERRORS: tuple[type[BaseException], ...] = (
     sqlite3.IntegrityError,
@@ -70,6 +77,31 @@ async def transaction() -> AsyncIterator[None]:
     else:
         async with db.transaction():
             yield
+
+
+@asynccontextmanager
+async def connection_pool(size: int) -> AsyncIterator[None]:
+    """A PostgreSQL connection pool of at most ``size`` while the block runs (nothing on SQLite or for 0).
+
+    Closing waits for checked-out connections at most ``POOL_CLOSE_SECONDS``, then terminates the pool. A task
+    cancelled inside the driver can leave its connection checked out for ever (asyncpg issue 547), and asyncpg's
+    graceful close would then wait for it for ever: a shutdown must end all the same.
+    """
+    db = engine()
+    if not isinstance(db, PostgresEngine) or size <= 0:
+        yield
+        return
+    await db.start_connection_pool(min_size=1, max_size=size)
+    pool: asyncpg.Pool = db.pool
+    try:
+        yield
+    finally:
+        db.pool = None
+        try:
+            await asyncio.wait_for(pool.close(), POOL_CLOSE_SECONDS)
+        except TimeoutError:
+            log.warning("database_pool_close_timeout", seconds=POOL_CLOSE_SECONDS)
+            pool.terminate()
 
 
 async def prepare_database() -> None:

@@ -20,7 +20,6 @@ from uuid import UUID
 import msgspec
 import structlog
 from piccolo.columns.combination import And
-from piccolo.engine.postgres import PostgresEngine
 from redis.asyncio import Redis
 from saq import Job, Worker
 from saq.queue.redis import RedisQueue
@@ -29,7 +28,7 @@ from marketplace.auth import Actor
 from marketplace.background import PeriodicJob
 from marketplace.clock import now
 from marketplace.config import Settings
-from marketplace.db import as_uuid, engine, prepare_database, transaction
+from marketplace.db import as_uuid, connection_pool, prepare_database, transaction
 from marketplace.settlement import schemas, services
 from marketplace.settlement.tables import Settlement, SettlementLine, SettlementRun
 from marketplace.store import REDIS_FAILURES, CircuitBreaker
@@ -67,14 +66,6 @@ def _abandoned(timing: Timing) -> And:
         & SettlementRun.heartbeat_at.is_not_null()
         & (SettlementRun.heartbeat_at < cutoff)
     )
-
-
-async def mark_queued(run_id: UUID) -> None:
-    """Hand a freshly created run to the heartbeat watch: ``queued``, its wait counted from now."""
-    async with transaction():
-        await SettlementRun.update({SettlementRun.status: QUEUED, SettlementRun.heartbeat_at: now()}).where(
-            (SettlementRun.id == run_id) & (SettlementRun.status == RUNNING) & SettlementRun.heartbeat_at.is_null()
-        )
 
 
 async def claim(run_id: UUID, timing: Timing) -> bool:
@@ -307,17 +298,15 @@ async def start_run(
     period: str, actor: Actor, *, idempotency_key: str | None = None, dispatcher: RunDispatcher
 ) -> tuple[schemas.SettlementRun, bool]:
     """Record a run and send it off (a replay sends nothing); the run as it is now and whether it is new."""
-    run_id, created = await services.create_run(period, actor, idempotency_key=idempotency_key)
+    run_id, created = await services.create_run(period, actor, idempotency_key=idempotency_key, watched=True)
     if created:
-        await mark_queued(run_id)
         await dispatcher.dispatch(run_id, actor)
     return await services.get_run(run_id), created
 
 
 async def settle_here(period: str, actor: Actor, timing: Timing) -> schemas.SettlementRun:
     """Settle ``period`` in this process, watched by a heartbeat (the CLI); the finished run."""
-    run_id, _ = await services.create_run(period, actor)
-    await mark_queued(run_id)
+    run_id, _ = await services.create_run(period, actor, watched=True)
     await run_here(run_id, actor, timing)
     return await services.get_run(run_id)
 
@@ -386,22 +375,16 @@ async def work(settings: Settings, concurrency: int) -> None:
     """Run a settlement worker until SIGINT or SIGTERM (``marketplace worker``)."""
     if not settings.redis_url:
         raise ValueError("a worker needs REDIS_URL")
-    db = engine()
     await prepare_database()
-    pooled = isinstance(db, PostgresEngine) and settings.database_pool_size > 0
-    if pooled:
-        size = max(settings.database_pool_size, concurrency + 2)  # a connection per run, heartbeats and resumer
-        await db.start_connection_pool(min_size=1, max_size=size)  # type: ignore[call-arg]
     queue = SettlementQueue(Redis.from_url(settings.redis_url), name=settings.settlement_queue)
     worker = build_worker(settings, queue, concurrency=concurrency)
-    log.info("settlement_worker_started", queue=settings.settlement_queue, concurrency=concurrency)
-    try:
-        await queue.connect()
-        await worker.start()
-    finally:
+    # A connection for each run in hand, plus the heartbeats and the resumer.
+    size = max(settings.database_pool_size, concurrency + 2) if settings.database_pool_size > 0 else 0
+    async with connection_pool(size):
+        log.info("settlement_worker_started", queue=settings.settlement_queue, concurrency=concurrency)
         try:
+            await queue.connect()
+            await worker.start()
+        finally:
             with contextlib.suppress(*REDIS_FAILURES):  # stopping while Redis is away is still a clean stop
                 await queue.disconnect()
-        finally:
-            if pooled:
-                await db.close_connection_pool()
