@@ -315,25 +315,38 @@ async def settle_here(period: str, actor: Actor, timing: Timing) -> schemas.Sett
 
 
 class SettlementQueue(RedisQueue):
-    """SAQ's Redis queue, pausing a second after a failed dequeue so that a worker waits out a Redis outage.
+    """SAQ's Redis queue for a worker that waits out a Redis outage quietly.
+
+    A failed dequeue answers "no job" after a second's pause (SAQ would log a traceback for every failed round,
+    one a second); the outage is logged once when it starts and once when Redis answers again.
 
     It does not sweep. SAQ's sweep retries jobs past their timeout or heartbeat, which these jobs do not have
     (the database finds abandoned runs), and it aborts any job in the active list not yet marked active, which
     a worker's job is for a moment after it was dequeued.
     """
 
+    def __init__(self, redis: Redis, name: str) -> None:
+        super().__init__(redis, name=name)
+        self.redis_down = False
+
     async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
         """Nothing to sweep (see the class)."""
         return []
 
     async def dequeue(self, timeout: float = 0.0, poll_interval: float = 0.0) -> Job | None:  # noqa: ASYNC109 - SAQ's
-        """The next job, or None; a Redis failure is raised after a short pause."""
+        """The next job, or None: none waiting within ``timeout``, or Redis down (after a second's pause)."""
         try:
-            return await super().dequeue(timeout, poll_interval)
+            job = await super().dequeue(timeout, poll_interval)
         except REDIS_FAILURES as exc:
-            log.warning("redis_unavailable", operation="dequeue", error=type(exc).__name__)
+            if not self.redis_down:
+                log.warning("redis_unavailable", operation="dequeue", error=type(exc).__name__)
+                self.redis_down = True
             await asyncio.sleep(1.0)
-            raise
+            return None
+        if self.redis_down:
+            log.info("redis_available_again", operation="dequeue")
+            self.redis_down = False
+        return job
 
 
 async def settle_run(ctx: dict[str, Any], *, run_id: str, actor: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from uuid import UUID
 
 import msgspec
 import pytest
+import structlog.testing
 from redis.asyncio import Redis
 from saq.queue.redis import RedisQueue
 
@@ -286,6 +287,16 @@ async def test_without_redis_the_app_resumes_abandoned_runs_in_the_background(
     assert finished["status"] == "done"
     assert finished["totals"] == TOTAL
     assert await _booked_once() == 2
+
+
+async def test_a_worker_waits_out_a_redis_outage_with_one_warning_and_no_job() -> None:
+    queue = jobs.SettlementQueue(Redis.from_url(UNREACHABLE_REDIS), name="settlement")
+    with structlog.testing.capture_logs() as logs:
+        first = await queue.dequeue(timeout=0.1)
+        second = await queue.dequeue(timeout=0.1)
+    assert (first, second) == (None, None)
+    assert [entry["event"] for entry in logs] == ["redis_unavailable"]
+    assert queue.redis_down
 
 
 # --- with Redis: SAQ workers ---------------------------------------------------------------------------------
