@@ -8,6 +8,10 @@ PORT ?= 8000
 export HOST PORT
 PG_TEST_URL := $(or $(TEST_DATABASE_URL),postgresql://postgres@127.0.0.1:5432/test)
 REDIS_TEST_URL := $(or $(TEST_REDIS_URL),redis://127.0.0.1:6379/15)
+# The suite runs in parallel processes (pytest-xdist), each with its own database and Redis database;
+# PYTEST_WORKERS=0 runs it in this process.
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist worksteal
 
 .PHONY: install run test test-sqlite test-postgres check bench clean
 
@@ -39,12 +43,12 @@ test: $(STAMP)
 
 test-sqlite: $(STAMP)
 	@echo "== test suite on SQLite, without Redis =="
-	TEST_DATABASE_URL= TEST_REDIS_URL= $(BIN)/pytest -q -p no:cacheprovider
+	TEST_DATABASE_URL= TEST_REDIS_URL= $(PYTEST)
 
 test-postgres: $(STAMP)
 	@if $(BIN)/python -m tests.service_check "$(PG_TEST_URL)" "$(REDIS_TEST_URL)"; then \
 		echo "== test suite on PostgreSQL with Redis =="; \
-		TEST_DATABASE_URL="$(PG_TEST_URL)" TEST_REDIS_URL="$(REDIS_TEST_URL)" $(BIN)/pytest -q -p no:cacheprovider; \
+		TEST_DATABASE_URL="$(PG_TEST_URL)" TEST_REDIS_URL="$(REDIS_TEST_URL)" $(PYTEST); \
 	elif [ "$$CI" = "true" ]; then \
 		echo "CI=true: PostgreSQL and Redis must answer; failing."; exit 1; \
 	else \

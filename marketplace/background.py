@@ -56,6 +56,7 @@ class PeriodicJob:
             return
         done, _ = await asyncio.wait({task}, timeout=grace)
         if not done:
+            log.warning("background_job_cancelled", job=self.name, grace=grace)
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -83,13 +83,16 @@ async def transaction() -> AsyncIterator[None]:
 async def connection_pool(size: int) -> AsyncIterator[None]:
     """A PostgreSQL connection pool of at most ``size`` while the block runs (nothing on SQLite or for 0).
 
+    The pool belongs to the engine, which every app of a process shares: a second app started while one runs
+    (as tests do) uses the first one's pool and leaves it open.
+
     Closing waits for checked-out connections at most ``POOL_CLOSE_SECONDS``, then terminates the pool. A task
     cancelled inside the driver can leave its connection checked out for ever (asyncpg issue 547), and asyncpg's
     graceful close would then wait for it for ever: a shutdown must end all the same.
     """
     db = engine()
-    if not isinstance(db, PostgresEngine) or size <= 0:
-        yield
+    if not isinstance(db, PostgresEngine) or size <= 0 or db.pool is not None:
+        yield  # SQLite, no pool wanted, or an app already running in this process opened it and closes it
         return
     await db.start_connection_pool(min_size=1, max_size=size)
     pool: asyncpg.Pool = db.pool

@@ -2,7 +2,8 @@
 
 The engine is chosen by ``TEST_DATABASE_URL`` (empty: a SQLite file in a temporary folder) and Redis by
 ``TEST_REDIS_URL`` (empty: no Redis). ``make test`` runs the suite once per engine. On SQLite each test gets a
-copy of a migrated template file; on PostgreSQL the tables are truncated between tests.
+copy of a migrated template file; on PostgreSQL the tables are truncated between tests. Under pytest-xdist every
+worker process has its own PostgreSQL database (``test_gw0``, …) and Redis database, so workers never meet.
 """
 
 from __future__ import annotations
@@ -13,14 +14,51 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 pytest_plugins = ["tests.watchdog"]
 
 _TMP = Path(tempfile.mkdtemp(prefix="marketplace-tests-"))
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+#: pytest-xdist's name for this worker process (gw0, gw1, …), empty when the suite runs in one process.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _worker_database(url: str) -> str:
+    """This worker's own PostgreSQL database beside ``url``'s (``test`` → ``test_gw1``), created if missing."""
+    if not url or not XDIST_WORKER:
+        return url
+    import asyncio
+
+    import asyncpg
+
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/') or 'postgres'}_{XDIST_WORKER}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(url)
+        try:
+            if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _worker_redis(url: str) -> str:
+    """This worker's own Redis database (the configured one for gw0, the ones below it for the others)."""
+    if not url or not XDIST_WORKER:
+        return url
+    parts = urlsplit(url)
+    number = (int(parts.path.lstrip("/") or 0) - int(XDIST_WORKER.removeprefix("gw"))) % 16
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+TEST_DATABASE_URL = _worker_database(os.environ.get("TEST_DATABASE_URL", ""))
+TEST_REDIS_URL = _worker_redis(os.environ.get("TEST_REDIS_URL", ""))
 _TEMPLATE = _TMP / "template.sqlite"
 
 # The engine is built when piccolo_conf is first imported: choose it before anything imports it.

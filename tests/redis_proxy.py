@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Literal
+from urllib.parse import urlsplit
 
 Mode = Literal["forward", "refuse", "hang"]
 
 
 class RedisProxy:
-    """Listens on a free local port and forwards to ``target`` while ``mode`` is ``forward``."""
+    """Listens on a free local port and forwards to the Redis at ``target_url`` while ``mode`` is ``forward``."""
 
-    def __init__(self, target_host: str = "127.0.0.1", target_port: int = 6379) -> None:
-        self.target = (target_host, target_port)
+    def __init__(self, target_url: str) -> None:
+        target = urlsplit(target_url)
+        self.target = (target.hostname or "127.0.0.1", target.port or 6379)
+        self.db = int(target.path.lstrip("/") or 0)
         self.mode: Mode = "forward"
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -25,9 +28,9 @@ class RedisProxy:
         assert self._server is not None
         return int(self._server.sockets[0].getsockname()[1])
 
-    def url(self, db: int = 15) -> str:
-        """A Redis URL pointing at the proxy."""
-        return f"redis://127.0.0.1:{self.port}/{db}"
+    def url(self) -> str:
+        """A Redis URL pointing at the proxy, with the target's database."""
+        return f"redis://127.0.0.1:{self.port}/{self.db}"
 
     async def start(self) -> None:
         """Start listening."""

@@ -75,7 +75,7 @@ async def test_health_answers_503_when_the_database_is_down(monkeypatch: pytest.
 async def test_redis_failing_mid_run_changes_no_answer(failure: str) -> None:
     await member("KOPIT")
     value = await token("HZD", "buyer")
-    proxy = RedisProxy()
+    proxy = RedisProxy(TEST_REDIS_URL)
     await proxy.start()
     try:
         app = create_app(settings(redis_url=proxy.url(), redis_timeout_seconds=0.2))
