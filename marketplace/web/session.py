@@ -39,6 +39,9 @@ COOKIE_NAME = "kopit_session"
 #: Absolute lifetime of a session: a working day.
 MAX_AGE = 8 * 60 * 60
 CSRF_FIELD = "_csrf"
+#: The field of a one-time form (one whose repetition must not repeat its effect) and how many used ids are kept.
+ONE_TIME_FIELD = "_once"
+ONE_TIME_FORMS_KEPT = 8
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
@@ -50,6 +53,7 @@ class _Payload(msgspec.Struct, forbid_unknown_fields=True):
     c: str  # csrf token
     i: int  # issued at (epoch seconds)
     f: list[tuple[str, str]] = []  # flash messages (kind, text)
+    o: list[str] = []  # one-time form ids already used (the newest few)
 
 
 class WebSession:
@@ -101,6 +105,15 @@ class WebSession:
             self._data.f = []
             self.changed = True
         return messages
+
+    def was_used(self, form_id: str) -> bool:
+        """True when a one-time form with this id was already carried out in this session (or has no id)."""
+        return not form_id or form_id in self._data.o
+
+    def mark_used(self, form_id: str) -> None:
+        """Remember that the one-time form ``form_id`` was carried out: a browser's reload re-sends it."""
+        self._data.o = [*self._data.o, form_id][-ONE_TIME_FORMS_KEPT:]
+        self.changed = True
 
     def check_csrf(self, token: str | None) -> bool:
         """True when ``token`` is this session's CSRF token."""

@@ -9,6 +9,7 @@ dropped, as the API does, so the token stops working at once in every process.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +24,13 @@ from marketplace.members import services as member_services
 from marketplace.members.auth_cache import AuthCache
 from marketplace.web.catalogue_pages import parse_id
 from marketplace.web.context import ADMINS, Viewer, current_viewer, flash, german_error, redirect, render
+from marketplace.web.session import ONE_TIME_FIELD, session_of
+
+#: Shown when a token form arrives a second time (a reload of the page that showed the secret).
+ALREADY_CREATED = (
+    "Dieser Schlüssel wurde bereits angelegt; sein Geheimnis wird nur einmal angezeigt. "
+    "Wenn es verloren ist, widerrufen Sie den Schlüssel und legen Sie einen neuen an."
+)
 
 
 class TokenRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,6 +97,8 @@ async def _tokens_page(
         created=created,
         created_user=next((user for user in users if created and user.id == created.user_id), None),
         today=dt.datetime.now(LOCAL_ZONE).date().isoformat(),
+        once_field=ONE_TIME_FIELD,
+        once=secrets.token_urlsafe(16),
         status_code=status_code,
     )
 
@@ -102,10 +112,19 @@ async def tokens_page(request: Request[Any, Any, Any], code: FromPath[str]) -> R
 
 @post("/verwaltung/mitglieder/{code:str}/schluessel", name="web:create-token")
 async def create_token(request: Request[Any, Any, Any], code: FromPath[str]) -> Response[Any]:
-    """Create a token for a user of the member; the answer is the only page that ever shows its secret."""
+    """Create a token for a user of the member; the answer is the only page that ever shows its secret.
+
+    The form is a one-time form: the answer cannot be a redirect (the secret would have to be kept somewhere to
+    show it after one), so a reload of the answer re-sends the form, and that must not create a second token.
+    """
     viewer = await current_viewer(request, *ADMINS)
-    _, users, _ = await member_tokens(viewer, code)
+    member, users, _ = await member_tokens(viewer, code)
     form = await request.form()
+    form_id = str(form.get(ONE_TIME_FIELD, ""))[:64]
+    session = session_of(request)
+    if session.was_used(form_id):
+        flash(request, "error", ALREADY_CREATED)
+        return redirect(f"/verwaltung/mitglieder/{member.code}/schluessel")
     values = {
         "user_id": str(form.get("user_id", "")).strip()[:64],
         "name": str(form.get("name", "")).strip()[:200],
@@ -140,6 +159,7 @@ async def create_token(request: Request[Any, Any, Any], code: FromPath[str]) -> 
         if "expires_at" in str(exc):
             text = "Das Datum „Gültig bis“ muss in der Zukunft liegen."
         return await _tokens_page(request, viewer, code, values=values, error=text, status_code=status)
+    session.mark_used(form_id)
     return await _tokens_page(request, viewer, code, created=created)
 
 

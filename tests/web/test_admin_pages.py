@@ -22,12 +22,24 @@ def user_id_in(page: str, email: str) -> str:
     return found.group(1)
 
 
+def once_of(page: str) -> str:
+    """The one-time id of the token form on ``page``."""
+    once = re.search(r'name="_once" value="([^"]+)"', page)
+    assert once, page
+    return once.group(1)
+
+
+def token_form(page: str, email: str, name: str = "Fachverfahren") -> dict[str, str]:
+    """The token form on ``page`` filled in for the user ``email``."""
+    return {"user_id": user_id_in(page, email), "name": name, "_once": once_of(page)}
+
+
 async def create_token(client: httpx.AsyncClient, code: str, email: str, name: str = "Fachverfahren") -> httpx.Response:
     """Fill in the token form of member ``code`` for the user ``email``."""
     path = f"/verwaltung/mitglieder/{code}/schluessel"
     page = await client.get(path)
     assert page.status_code == 200, page.text
-    return await post_form(client, path, {"user_id": user_id_in(page.text, email), "name": name}, page=path)
+    return await post_form(client, path, token_form(page.text, email, name), page=path)
 
 
 # --- who may open the pages -----------------------------------------------------------------------------
@@ -195,6 +207,36 @@ async def test_a_new_token_is_shown_once_works_on_the_api_and_stops_working_when
         assert (await client.get("/api/v1/me", headers=bearer(secret.group(1)))).status_code == 401
 
 
+async def test_reloading_the_page_that_shows_a_new_secret_creates_no_second_token() -> None:
+    admin = await web_user("HZD", "member_admin")
+    buyer = await web_user("HZD", "buyer", email="einkauf@hzd.example")
+    path = "/verwaltung/mitglieder/HZD/schluessel"
+    async with web_client() as client:
+        await sign_in(client, admin)
+        form = token_form((await client.get(path)).text, buyer)
+        created = await post_form(client, path, form, page=path)
+        reloaded = await post_form(client, path, form, page=path)  # what a browser's reload sends
+        after = await client.get(reloaded.headers["location"])
+    assert created.status_code == 200
+    assert reloaded.status_code == 303
+    assert "wurde bereits angelegt" in after.text
+    assert _SECRET.search(after.text) is None
+    assert await ApiToken.count().where(ApiToken.name == "Fachverfahren") == 1
+
+
+async def test_a_token_form_without_its_one_time_id_creates_nothing() -> None:
+    admin = await web_user("HZD", "member_admin")
+    buyer = await web_user("HZD", "buyer", email="einkauf@hzd.example")
+    path = "/verwaltung/mitglieder/HZD/schluessel"
+    async with web_client() as client:
+        await sign_in(client, admin)
+        form = token_form((await client.get(path)).text, buyer)
+        del form["_once"]
+        answer = await post_form(client, path, form, page=path)
+    assert answer.status_code == 303
+    assert await ApiToken.count().where(ApiToken.name == "Fachverfahren") == 0
+
+
 async def test_a_token_with_an_end_date_expires_at_the_end_of_that_day() -> None:
     admin = await web_user("HZD", "member_admin", email="admin@hzd.example")
     async with web_client() as client:
@@ -203,10 +245,17 @@ async def test_a_token_with_an_end_date_expires_at_the_end_of_that_day() -> None
         page = await client.get(path)
         user_id = user_id_in(page.text, "admin@hzd.example")
         dated = await post_form(
-            client, path, {"user_id": user_id, "name": "Befristet", "expires_on": "2999-12-31"}, page=path
+            client,
+            path,
+            {"user_id": user_id, "name": "Befristet", "expires_on": "2999-12-31", "_once": once_of(page.text)},
+            page=path,
         )
+        again = await client.get(path)
         past = await post_form(
-            client, path, {"user_id": user_id, "name": "Vergangen", "expires_on": "2000-01-01"}, page=path
+            client,
+            path,
+            {"user_id": user_id, "name": "Vergangen", "expires_on": "2000-01-01", "_once": once_of(again.text)},
+            page=path,
         )
     assert dated.status_code == 200, dated.text
     assert "01.01.3000, 00:00 Uhr" in dated.text
@@ -224,10 +273,11 @@ async def test_a_member_admin_cannot_see_create_or_revoke_another_members_tokens
         assert foreign_token is not None
         await sign_in(client, admin)
         assert (await client.get("/verwaltung/mitglieder/EKOM21/schluessel")).status_code == 404
+        own_page = await client.get("/verwaltung/mitglieder/HZD/schluessel")
         made = await post_form(
             client,
             "/verwaltung/mitglieder/HZD/schluessel",
-            {"user_id": foreign_user, "name": "Fremd"},
+            {"user_id": foreign_user, "name": "Fremd", "_once": once_of(own_page.text)},
             page="/verwaltung/mitglieder/HZD/schluessel",
         )
         assert made.status_code == 422
