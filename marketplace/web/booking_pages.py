@@ -20,6 +20,7 @@ from marketplace.errors import DomainError
 from marketplace.web.catalogue_pages import category_labels, form_values, parse_id
 from marketplace.web.context import Viewer, current_viewer, flash, german_error, redirect, render
 from marketplace.web.formatting import betrag, datum, parse_amount
+from marketplace.web.offer_pages import EDIT_FIELDS
 
 #: The offer commands of the provider page: path word → transition of ``catalogue.OFFER_TRANSITIONS``.
 OFFER_COMMANDS = {"veroeffentlichen": "publish", "pausieren": "pause", "einstellen": "retire"}
@@ -142,19 +143,8 @@ async def provider_page(request: Request[Any, Any, Any]) -> Response[Any]:
     )
 
 
-_OFFER_FIELDS = (
-    "title",
-    "description",
-    "category",
-    "unit",
-    "unit_price",
-    "pricing",
-    "tax_treatment",
-    "capacity",
-    "min_term_months",
-    "notice_months",
-    "sla",
-)
+#: The new-offer form: the fields of the edit form, and the SLA text.
+_OFFER_FIELDS = (*EDIT_FIELDS, "sla")
 
 
 async def _offer_form(
