@@ -4,6 +4,8 @@ shown once, revocation at once); the same rules as the API, another member's use
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -207,13 +209,22 @@ async def test_a_new_token_is_shown_once_works_on_the_api_and_stops_working_when
         assert (await client.get("/api/v1/me", headers=bearer(secret.group(1)))).status_code == 401
 
 
-async def test_reloading_the_page_that_shows_a_new_secret_creates_no_second_token() -> None:
+_HZD_TOKENS = "/verwaltung/mitglieder/HZD/schluessel"
+
+
+@asynccontextmanager
+async def hzd_admin_with_token_form() -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
+    """HZD's member_admin signed in, and the token form filled in for HZD's buyer."""
     admin = await web_user("HZD", "member_admin")
     buyer = await web_user("HZD", "buyer", email="einkauf@hzd.example")
-    path = "/verwaltung/mitglieder/HZD/schluessel"
     async with web_client() as client:
         await sign_in(client, admin)
-        form = token_form((await client.get(path)).text, buyer)
+        yield client, token_form((await client.get(_HZD_TOKENS)).text, buyer)
+
+
+async def test_reloading_the_page_that_shows_a_new_secret_creates_no_second_token() -> None:
+    path = _HZD_TOKENS
+    async with hzd_admin_with_token_form() as (client, form):
         created = await post_form(client, path, form, page=path)
         reloaded = await post_form(client, path, form, page=path)  # what a browser's reload sends
         after = await client.get(reloaded.headers["location"])
@@ -225,14 +236,9 @@ async def test_reloading_the_page_that_shows_a_new_secret_creates_no_second_toke
 
 
 async def test_a_token_form_without_its_one_time_id_creates_nothing() -> None:
-    admin = await web_user("HZD", "member_admin")
-    buyer = await web_user("HZD", "buyer", email="einkauf@hzd.example")
-    path = "/verwaltung/mitglieder/HZD/schluessel"
-    async with web_client() as client:
-        await sign_in(client, admin)
-        form = token_form((await client.get(path)).text, buyer)
+    async with hzd_admin_with_token_form() as (client, form):
         del form["_once"]
-        answer = await post_form(client, path, form, page=path)
+        answer = await post_form(client, _HZD_TOKENS, form, page=_HZD_TOKENS)
     assert answer.status_code == 303
     assert await ApiToken.count().where(ApiToken.name == "Fachverfahren") == 0
 
