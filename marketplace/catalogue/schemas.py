@@ -91,7 +91,8 @@ class OfferCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class OfferUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Change an offer; a field left out or null stays as it is, an empty ``sla`` clears it.
+    """Change an offer; a field left out or null stays as it is, an empty ``sla`` clears it, and ``capacity``
+    null makes the capacity unlimited (left out, it stays).
 
     Title, description and category are text: changing them makes no new version. Any other field is a term:
     on a draft it amends version 1, on a published or paused offer it makes a new version.
@@ -104,7 +105,7 @@ class OfferUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     unit_price: Price | None = None
     pricing: Pricing | None = None
     tax_treatment: TaxTreatment | None = None
-    capacity: Capacity | None = None
+    capacity: Capacity | msgspec.UnsetType | None = msgspec.UNSET
     min_term_months: Months | None = None
     notice_months: Months | None = None
     sla: Sla | None = None

@@ -16,6 +16,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from marketplace.audit import services as audit_services
 from marketplace.auth import Actor, Principal
 from marketplace.catalogue import schemas, search
@@ -431,12 +433,14 @@ async def _write_offer(row: dict[str, Any], changes: dict[str, Any]) -> dict[str
 
 
 def _terms_of(data: schemas.OfferCreate | schemas.OfferUpdate) -> dict[str, Any]:
-    """The term fields given in ``data``, as columns (price in cents, an empty SLA as none)."""
+    """The term fields given in ``data``, as columns (price in cents, an empty SLA as none, no capacity: none)."""
     terms: dict[str, Any] = {}
     for field in ("unit", "pricing", "capacity", "min_term_months", "notice_months", "tax_treatment"):
         value = getattr(data, field)
-        if value is not None:
+        if value is not None and value is not msgspec.UNSET:
             terms[field] = value.strip() if isinstance(value, str) else value
+    if isinstance(data, schemas.OfferUpdate) and data.capacity is None:
+        terms["capacity"] = None  # given as null: unlimited from now on
     if data.unit_price is not None:
         terms["unit_price_cents"] = to_cents(data.unit_price)
     if data.sla is not None:

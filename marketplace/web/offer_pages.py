@@ -66,16 +66,11 @@ def offer_values(offer: catalogue_schemas.Offer) -> dict[str, str]:
     }
 
 
-#: The service keeps a field that is left out, so an emptied capacity would silently stay limited: say so.
-CAPACITY_STAYS = (
-    "Eine begrenzte Kapazität kann nicht auf „unbegrenzt“ geändert werden. Bitte geben Sie eine Zahl an "
-    "(Feld „Kapazität“)."
-)
-
-
 def edit_values(form: Any) -> dict[str, str]:
-    """The form's values as sent (an empty SLA clears it; the version is the one the form was read at)."""
+    """The form's values as sent (an empty SLA clears it, an empty capacity makes it unlimited; the version is the
+    one the form was read at)."""
     values = form_values(form, *EDIT_FIELDS)
+    values["capacity"] = str(form.get("capacity", "")).strip()
     values["sla"] = str(form.get("sla", "")).strip()
     values["version"] = str(form.get("version", "")).strip()
     return values
@@ -84,6 +79,7 @@ def edit_values(form: Any) -> dict[str, str]:
 def update_of(values: dict[str, str]) -> catalogue_schemas.OfferUpdate:
     """The change the form's values ask for (the price may be typed in German form)."""
     data: dict[str, Any] = {key: value for key, value in values.items() if key != "version"}
+    data["capacity"] = data.get("capacity") or None
     if "unit_price" in data:
         data["unit_price"] = str(parse_amount(data["unit_price"]))
     return msgspec.convert(data, catalogue_schemas.OfferUpdate, strict=False)
@@ -144,8 +140,6 @@ async def edit_offer(request: Request[Any, Any, Any], offer_id: FromPath[str]) -
     viewer = await current_viewer(request, Role.provider)
     offer = await own_offer(viewer, parse_id(offer_id))
     values = edit_values(await request.form())
-    if "capacity" not in values and offer.current_version.capacity is not None:
-        return await _edit_form(request, viewer, offer, values=values, error=CAPACITY_STAYS, status_code=422)
     try:
         updated = await catalogue.update_offer(
             offer.id, update_of(values), viewer.principal.member_id, Actor.of(viewer.principal), read_version(values)

@@ -38,6 +38,18 @@ async def test_a_price_change_of_a_published_offer_makes_version_2_and_keeps_ver
     assert (new.version_number, str(new.unit_price), new.provider_code) == (2, "95.50", "KDZ-MZ")
 
 
+async def test_a_capacity_given_as_null_becomes_unlimited_in_a_new_version() -> None:
+    provider = await token("KDZ-MZ", "provider")
+    async with running_app() as client:
+        offer = await create_offer(client, provider, publish=True, capacity=5)
+        kept = await client.patch(
+            f"/api/v1/offers/{offer['id']}", headers=bearer(provider), json={"unit_price": "95.50"}
+        )
+        cleared = await client.patch(f"/api/v1/offers/{offer['id']}", headers=bearer(provider), json={"capacity": None})
+    assert (kept.json()["current_version"]["number"], kept.json()["current_version"]["capacity"]) == (2, 5)
+    assert (cleared.json()["current_version"]["number"], cleared.json()["current_version"]["capacity"]) == (3, None)
+
+
 async def test_term_changes_of_a_draft_amend_version_1() -> None:
     provider = await token("KDZ-MZ", "provider")
     async with running_app() as client:

@@ -192,16 +192,18 @@ async def test_an_edit_without_the_version_it_was_read_at_is_refused() -> None:
     assert await OfferVersion.count().where(OfferVersion.offer == made["id"]) == 1
 
 
-async def test_emptying_a_limited_capacity_is_refused_instead_of_ignored() -> None:
+async def test_emptying_a_limited_capacity_makes_the_next_version_unlimited() -> None:
     provider = await token("KDZ-MZ", "provider")
     user = await web_user("KDZ-MZ", "provider")
     async with web_client() as client:
         made = await create_offer(client, provider, publish=True, capacity=5)
         await sign_in(client, user)
-        refused = await edit(client, made, capacity="", unit_price="1,00")
-    assert refused.status_code == 422
-    assert "Eine begrenzte Kapazität kann nicht auf „unbegrenzt“ geändert werden" in refused.text
-    assert await OfferVersion.count().where(OfferVersion.offer == made["id"]) == 1
+        saved = await edit(client, made, capacity="")
+    assert saved.status_code == 303, saved.text
+    versions = await OfferVersion.select(OfferVersion.number, OfferVersion.capacity).where(
+        OfferVersion.offer == made["id"]
+    )
+    assert sorted((row["number"], row["capacity"]) for row in versions) == [(1, 5), (2, None)]
 
 
 async def test_invalid_terms_are_shown_as_a_german_message_with_the_typed_values() -> None:
