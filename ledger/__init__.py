@@ -24,7 +24,7 @@ from ledger.accounts import (
     receivable,
 )
 from ledger.assertions import AssertionCheck, RecordedBalance, assert_balance, recorded_assertions
-from ledger.balances import account_balance, balances, member_balance, member_entries, statement
+from ledger.balances import account_balance, balances, balances_at_each, member_balance, member_entries, statement
 from ledger.errors import (
     AccountClosed,
     AlreadyReversed,
@@ -91,6 +91,7 @@ __all__ = [
     "account_balance",
     "assert_balance",
     "balances",
+    "balances_at_each",
     "close_account",
     "close_member_accounts",
     "close_period",

@@ -51,6 +51,34 @@ async def balances(
     return [Balance(str(row["account"]), str(row["currency"]), _amount(row["cents"])) for row in rows]
 
 
+async def balances_at_each(days: Sequence[dt.date], *, member: str) -> dict[dt.date, list[Balance]]:
+    """The balances of ``member``'s accounts at the end of each of ``days``, read in one pass over the postings."""
+    if not days:
+        return {}
+    names = list(member_accounts(member))
+    ordered = sorted({rules.date(day) for day in days})
+    sums = ", ".join(
+        f"SUM(CASE WHEN e.date <= {{}} THEN p.amount_cents ELSE 0 END) AS c{n}" for n in range(len(ordered))
+    )
+    rows = await EntryRow.raw(
+        f"SELECT p.account AS account, p.currency AS currency, {sums} "
+        "FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry "
+        "WHERE e.date <= {} AND p.account IN (" + ", ".join("{}" for _ in names) + ") "
+        "GROUP BY p.account, p.currency ORDER BY p.account, p.currency",
+        *ordered,
+        ordered[-1],
+        *names,
+    )
+    return {
+        day: [
+            Balance(str(row["account"]), str(row["currency"]), _amount(row[f"c{n}"]))
+            for row in rows
+            if row[f"c{n}"] is not None
+        ]
+        for n, day in enumerate(ordered)
+    }
+
+
 async def account_balance(account: str, *, as_of: dt.date | None = None) -> Decimal:
     """The balance of ``account`` in its own currency at the end of ``as_of``."""
     found = await get_account(account)

@@ -154,6 +154,19 @@ async def get_balances(viewer: Principal, *, as_of: dt.date | None, member: str 
     )
 
 
+async def member_net_at_each(viewer: Principal, member: str | None, days: list[dt.date]) -> list[Decimal]:
+    """What ``member`` owes net in euros (negative: is owed) at the end of each of ``days``, in their order."""
+    code = await visible_member(viewer, member)
+    if code is None:
+        raise NotFound("Name the member whose balances to read.")
+    found = await ledger.balances_at_each(days, member=code)
+    nets: list[Decimal] = []
+    for day in days:
+        positions = _positions(found[day], [code])
+        nets.append(sum((Decimal(p.net) for p in positions if p.currency == "EUR"), Decimal(0)))
+    return nets
+
+
 def _statement_out(statement: ledger.Statement) -> schemas.AccountStatement:
     return schemas.AccountStatement(
         account=statement.account,

@@ -159,12 +159,9 @@ async def balance_chart(viewer: Viewer, member: str | None) -> Chart | None:
     code = await accounting.visible_member(viewer.principal, member)
     if code is None:
         return None
-    values: list[tuple[str, dt.date, Decimal]] = []
-    for period, as_of in month_ends(today()):
-        balances = await accounting.get_balances(viewer.principal, as_of=as_of, member=code)
-        net = sum((Decimal(p.net) for p in balances.members if p.currency == "EUR"), Decimal(0))
-        values.append((period, as_of, net))
-    return chart_of(code, values)
+    ends = month_ends(today())
+    nets = await accounting.member_net_at_each(viewer.principal, code, [as_of for _, as_of in ends])
+    return chart_of(code, [(period, as_of, net) for (period, as_of), net in zip(ends, nets, strict=True)])
 
 
 # --- Abrechnungsläufe ------------------------------------------------------------------------------------

@@ -38,6 +38,22 @@ async def test_member_balances_list_only_the_members_accounts() -> None:
     assert [b.account for b in await ledger.balances(member="HZD")] == ["Assets:Receivable:HZD"]
 
 
+async def test_balances_at_each_of_several_days_agree_with_one_reading_per_day() -> None:
+    await open_cooperative("HZD", "KDZ-MZ")
+    await settlement("HZD", "KDZ-MZ", "100.00", date=dt.date(2026, 11, 5))
+    await settlement("KDZ-MZ", "HZD", "30.00", date=NOV_30)
+    await payment("HZD", "40.00", date=DEC_10, link="S-1")
+    days = [dt.date(2026, 10, 31), dt.date(2026, 11, 5), NOV_30, dt.date(2026, 12, 31)]
+    at_each = await ledger.balances_at_each(days, member="HZD")
+    for day in days:
+        one_by_one = await ledger.balances(as_of=day, member="HZD")
+        assert [b for b in at_each[day] if b.amount] == [b for b in one_by_one if b.amount], day
+    assert at_each[dt.date(2026, 12, 31)] == [
+        ledger.Balance("Assets:Receivable:HZD", "EUR", Decimal("60.00")),
+        ledger.Balance("Liabilities:Payable:HZD", "EUR", Decimal("-30.00")),
+    ]
+
+
 async def test_statement_shows_a_running_balance_after_an_opening_balance() -> None:
     await open_cooperative()
     await settlement(amount="100.00", date=dt.date(2026, 11, 5))
