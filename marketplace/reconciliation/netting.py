@@ -37,7 +37,7 @@ from marketplace.errors import FieldError, InvalidInput, NotFound
 from marketplace.members.identifiers import bic_error, iban_error, normalise_iban
 from marketplace.members.tables import Member
 from marketplace.reconciliation.services import _add_paid, _Payment, _payment, money
-from marketplace.reconciliation.tables import NettingOffset, NettingPayout, NettingRun
+from marketplace.reconciliation.tables import NettingOffset, NettingPayout, NettingRun, NettingShare
 from marketplace.settlement.pricing import from_cents
 from marketplace.settlement.schemas import Money
 from marketplace.settlement.tables import Settlement
@@ -148,10 +148,12 @@ async def _locked(settlements: list[dict[str, Any]]) -> dict[UUID, _Payment]:
 
 async def _offset(
     run_id: UUID, member: dict[str, Any], payments: dict[UUID, _Payment], amount: int, as_of: date, actor: Actor
-) -> tuple[list[str], ledger.Entry]:
-    """Allocate ``amount`` to the member's open receivables and payables (lowest number first) and book it."""
+) -> tuple[list[str], list[tuple[UUID, str, int]], ledger.Entry]:
+    """Allocate ``amount`` to the member's open receivables and payables (lowest number first) and book it; the
+    settlement numbers touched, the shares (to store once the offset is) and the ledger entry."""
     member_id = as_uuid(member["id"])
     touched: list[str] = []
+    shares: list[tuple[UUID, str, int]] = []  # (settlement, side, cents)
     for side in ("consumer", "provider"):
         rest = amount
         for payment in payments.values():
@@ -163,6 +165,7 @@ async def _offset(
             if share <= 0:
                 continue
             await _add_paid(payment, side, share)
+            shares.append((payment.settlement_id, side, share))
             rest -= share
             if payment.number not in touched:
                 touched.append(payment.number)
@@ -181,7 +184,7 @@ async def _offset(
         links=tuple(sorted(touched)),
         metadata={"netting_run": str(run_id)},
     )
-    return sorted(touched), entry
+    return sorted(touched), shares, entry
 
 
 async def create_run(data: NettingRunCreate, actor: Actor) -> NettingRunOut:
@@ -206,10 +209,11 @@ async def create_run(data: NettingRunCreate, actor: Actor) -> NettingRunOut:
             amount = min(receivable.get(member_id, 0), payable.get(member_id, 0))
             if amount <= 0:
                 continue
-            numbers, entry = await _offset(run_id, members[member_id], payments, amount, data.as_of, actor)
+            numbers, shares, entry = await _offset(run_id, members[member_id], payments, amount, data.as_of, actor)
+            offset_id = uuid.uuid4()
             await NettingOffset.insert(
                 NettingOffset(
-                    id=uuid.uuid4(),
+                    id=offset_id,
                     run=run_id,
                     member=member_id,
                     receivable_cents=receivable[member_id],
@@ -217,6 +221,14 @@ async def create_run(data: NettingRunCreate, actor: Actor) -> NettingRunOut:
                     amount_cents=amount,
                     settlements=",".join(numbers),
                     ledger_entry=entry.id,
+                )
+            )
+            await NettingShare.insert(
+                *(
+                    NettingShare(
+                        id=uuid.uuid4(), netting_offset=offset_id, settlement=settlement, side=side, amount_cents=cents
+                    )
+                    for settlement, side, cents in shares
                 )
             )
         # What is still owed to each provider after netting: one transfer per payee.

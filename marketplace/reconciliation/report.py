@@ -1,5 +1,6 @@
-"""The reconciliation report of a period: documents against the ledger, bank lines against payments booked, bank
-statements against the ledger's bank account. Every difference is listed with what, expected and found; a clean
+"""The reconciliation report of a period: documents against the ledger, settlements' payment records against the
+bank allocations and netting shares behind them, bank lines against payments booked, bank statements against the
+ledger's bank account. Every difference is listed with what, expected and found; a clean
 period lists none.
 
 Everything is read from the data as it is now: the settlement rows and their lines, the journal (the entries of the
@@ -26,7 +27,8 @@ from marketplace.booking.calendar import period_bounds
 from marketplace.db import as_uuid
 from marketplace.errors import FieldError, InvalidInput, NotFound
 from marketplace.members.tables import Member
-from marketplace.reconciliation.tables import BankLine, BankStatement
+from marketplace.reconciliation.services import payment_status
+from marketplace.reconciliation.tables import BankAllocation, BankLine, BankStatement, NettingShare, SettlementPayment
 from marketplace.settlement.schemas import Money
 from marketplace.settlement.tables import Settlement, SettlementLine
 
@@ -212,6 +214,49 @@ async def _lines_sums(ids: list[Any]) -> dict[UUID, tuple[int, int, int]]:
     return {key: (value[0], value[1], value[2]) for key, value in sums.items()}
 
 
+@dataclass(slots=True)
+class _Payments:
+    """The payment records of settlements, and what bank allocations and netting shares put on their sides."""
+
+    recorded: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    traced: dict[tuple[UUID, str], int] = field(default_factory=lambda: defaultdict(int))
+
+    @classmethod
+    async def of(cls, ids: list[Any]) -> _Payments:
+        found = cls()
+        for index in range(0, len(ids), 500):
+            chunk = ids[index : index + 500]
+            for row in await SettlementPayment.select().where(SettlementPayment.settlement.is_in(chunk)):
+                found.recorded[as_uuid(row["settlement"])] = dict(row)
+            for table in (BankAllocation, NettingShare):
+                rows = await table.select(table.settlement, table.side, table.amount_cents).where(
+                    table.settlement.is_in(chunk)
+                )
+                for row in rows:
+                    found.traced[as_uuid(row["settlement"]), str(row["side"])] += int(row["amount_cents"])
+        return found
+
+    def check(self, settlement: UUID, number: str, gross: int, fee: int, findings: _Findings) -> bool:
+        """Paid and paid out as recorded against their sources, and each side's state against its amounts."""
+        record = self.recorded.get(settlement)
+        ok = True
+        for side, paid_key, status_key, due in (
+            ("consumer", "paid_cents", "payment_status", gross),
+            ("provider", "paid_out_cents", "payout_status", gross - fee),
+        ):
+            paid = 0 if record is None else int(record[paid_key])
+            ok &= findings.compare(
+                number,
+                f"{side} side: bank allocations and netting shares against the amount recorded as paid",
+                self.traced.get((settlement, side), 0),
+                paid,
+            )
+            if record is not None and record[status_key] != payment_status(paid, due):
+                findings.add(number, f"{side} side: recorded as {record[status_key]}", due, paid)
+                ok = False
+        return ok
+
+
 async def _settlements(
     period: str, first: date, last: date, member: UUID | None, own: frozenset[str] | None, findings: _Findings
 ) -> tuple[list[SettlementCheck], SettlementTotals]:
@@ -221,6 +266,7 @@ async def _settlements(
     rows = [dict(row) for row in await query.order_by(Settlement.number)]
     ids = [row["id"] for row in rows]
     lines = await _lines_sums(ids)
+    payments = await _Payments.of(ids)
     party_ids = {as_uuid(row[side]) for row in rows for side in ("consumer", "provider")}
     codes = {
         as_uuid(row["id"]): str(row["code"])
@@ -302,6 +348,8 @@ async def _settlements(
                 in_ledger.add(reversal.postings, own)
         elif row["status"] == "booked" and reversal_id is not None:
             findings.add(number, "a booked settlement points to a reversal entry", None, None)
+            ok = False
+        if not payments.check(as_uuid(row["id"]), number, gross, fee, findings):
             ok = False
         checks.append(
             SettlementCheck(

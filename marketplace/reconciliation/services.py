@@ -49,7 +49,8 @@ def money(value: int) -> str:
     return f"{from_cents(value):f}"
 
 
-def _status(paid: int, due: int) -> schemas.PaymentStatus:
+def payment_status(paid: int, due: int) -> schemas.PaymentStatus:
+    """The state of one side of a settlement: nothing, part or all of ``due`` cents paid."""
     if paid <= 0:
         return "open"
     return "paid" if paid >= due else "partially_paid"
@@ -122,7 +123,7 @@ async def _payment(settlement: dict[str, Any]) -> _Payment:
 async def _add_paid(payment: _Payment, side: str, amount: int) -> schemas.PaymentStatus:
     if side == "consumer":
         payment.paid += amount
-        status = _status(payment.paid, payment.due)
+        status = payment_status(payment.paid, payment.due)
         await SettlementPayment.update(
             {
                 SettlementPayment.paid_cents: payment.paid,
@@ -132,7 +133,7 @@ async def _add_paid(payment: _Payment, side: str, amount: int) -> schemas.Paymen
         ).where(SettlementPayment.settlement == payment.settlement_id)
         return status
     payment.paid_out += amount
-    status = _status(payment.paid_out, payment.payout_due)
+    status = payment_status(payment.paid_out, payment.payout_due)
     await SettlementPayment.update(
         {
             SettlementPayment.paid_out_cents: payment.paid_out,
@@ -788,7 +789,7 @@ async def open_items(viewer: Principal, *, member: str | None, as_of: date | Non
                     amount=money(amount),
                     paid=money(done),
                     open=money(amount - done),
-                    status=_status(done, amount),
+                    status=payment_status(done, amount),
                 )
             )
     return schemas.OpenItems(

@@ -117,6 +117,16 @@ class NettingOffset(Table, tablename="netting_offsets"):
     ledger_entry = UUID(null=False)
 
 
+class NettingShare(Table, tablename="netting_shares"):
+    """The part of a netting offset allocated to one side of one settlement."""
+
+    id = UUID(primary_key=True)
+    netting_offset = ForeignKey(NettingOffset, null=False, on_delete=OnDelete.restrict)
+    settlement = ForeignKey(Settlement, null=False, on_delete=OnDelete.restrict)
+    side = Varchar(length=8, choices=BankAllocation.Side, null=False)
+    amount_cents = BigInt(null=False)
+
+
 class NettingPayout(Table, tablename="netting_payouts"):
     """One transfer proposed to a provider for what is still owed to it after netting."""
 

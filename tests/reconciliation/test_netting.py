@@ -12,6 +12,7 @@ from lxml import etree
 
 import ledger
 from marketplace.members.tables import Member
+from marketplace.reconciliation.tables import NettingShare
 from tests.accounting.builders import bean_check
 from tests.booking.helpers import published_offer
 from tests.builders import bearer, running_app, token
@@ -115,6 +116,30 @@ async def test_a_cycle_is_netted_and_leaves_the_fewest_transfers(tmp_path: Path)
     checked = bean_check(tmp_path / "main.beancount")
     assert checked.returncode == 0, checked.stderr
     assert "#netting" in (tmp_path / "2025" / "2025-03.beancount").read_text()
+
+
+async def test_a_netted_period_reconciles_with_each_share_traced_to_its_settlement() -> None:
+    async with running_app() as client:
+        exchange, numbers = await cycle(client)
+        assert (await net(client, exchange.accountant)).status_code == 201
+        report = await client.get("/api/v1/reconciliation/2025-02", headers=bearer(exchange.accountant))
+    shares = {
+        (row["settlement.number"], row["side"], row["amount_cents"])
+        for row in await NettingShare.select(
+            NettingShare.settlement.number, NettingShare.side, NettingShare.amount_cents
+        )
+    }
+    assert report.json()["differences"] == []
+    # Each member's offset lies on the consumer side of what it owes and the provider side of what it is owed
+    # (settlements named by their provider): HZD 60.00, KDZ-MZ 30.00, EKOM21 30.00.
+    assert shares == {
+        (numbers["KDZ-MZ"], "consumer", 6000),
+        (numbers["HZD"], "provider", 6000),
+        (numbers["EKOM21"], "consumer", 3000),
+        (numbers["KDZ-MZ"], "provider", 3000),
+        (numbers["HZD"], "consumer", 3000),
+        (numbers["EKOM21"], "provider", 3000),
+    }
 
 
 async def test_the_payments_file_carries_the_end_to_end_ids_and_amounts() -> None:

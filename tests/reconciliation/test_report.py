@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 import ledger
+from marketplace.reconciliation.tables import SettlementPayment
 from marketplace.settlement.tables import Settlement
 from tests.accounting.builders import bean_check
 from tests.builders import bearer, running_app, token
@@ -104,6 +105,28 @@ async def test_a_settlement_row_altered_in_the_database_is_listed_as_a_differenc
         ("totals", "payables: documents against the ledger", "619.18", "618.18"),
     }
     assert [s["ok"] for s in report["settlements"]] == [True, False]
+
+
+async def test_a_payment_record_that_its_bank_allocations_do_not_explain_is_listed() -> None:
+    async with running_app() as client:
+        exchange = await settled(client)
+        await imported(client, exchange, camt053(Statement(entries=[PAID])))
+        kdz = await Settlement.select(Settlement.id).where(Settlement.number == KDZ_SETTLEMENT).first()
+        assert kdz is not None
+        await SettlementPayment.update({SettlementPayment.paid_cents: 50000}).where(
+            SettlementPayment.settlement == kdz["id"]
+        )
+        report = await _report(client, exchange.accountant, "2025-02")
+    assert report["clean"] is False
+    assert _differences(report) == {
+        (
+            KDZ_SETTLEMENT,
+            "consumer side: bank allocations and netting shares against the amount recorded as paid",
+            "558.68",
+            "500.00",
+        ),
+        (KDZ_SETTLEMENT, "consumer side: recorded as paid", "558.68", "500.00"),
+    }
 
 
 async def test_a_reversed_settlement_reconciles_against_its_reversal_entry() -> None:
