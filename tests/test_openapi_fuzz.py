@@ -7,10 +7,12 @@ the documented status codes and schemas (all checks but allow_header_conformance
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from litestar.serialization import encode_json
 from schemathesis.checks import CHECKS
 
 from marketplace.app import create_app
@@ -18,8 +20,14 @@ from tests import builders
 
 # Schemathesis drives the app from its own event loop: no connection pool and no Redis client may be bound to it.
 app = create_app(builders.settings(redis_url=None, rate_limit_per_minute=1_000_000, database_pool_size=0))
+# The document is taken from the app, not fetched over ASGI: fetching it would start the app's lifespan in
+# Schemathesis' event-loop thread at import, and its background jobs would run there, on the shared database
+# engine, beside every test collected before the first of these (a pool used from two threads: hangs, crashes).
+# Each test below starts the lifespan on its first call and Schemathesis stops it when the test ends.
+loaded = schemathesis.openapi.from_dict(json.loads(encode_json(app.openapi_schema.to_schema())))
+loaded.app = app
 # The event stream never ends by design; tests/test_events.py covers it with a live server.
-schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app).exclude(path="/api/v1/events")
+schema = loaded.exclude(path="/api/v1/events")
 
 EXCLUDED_CHECKS = {"allow_header_conformance"}
 
