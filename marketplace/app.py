@@ -37,7 +37,12 @@ from marketplace.members.controllers import MeController, MemberController, Toke
 from marketplace.observability import RequestContextMiddleware, configure_logging, stamp_response
 from marketplace.openapi import finish_openapi
 from marketplace.reconciliation import controllers as reconciliation_controllers
-from marketplace.reconciliation.controllers import BankStatementController, NettingRunController, OpenItemController
+from marketplace.reconciliation.controllers import (
+    BankStatementController,
+    NettingRunController,
+    OpenItemController,
+    SettlementPaymentController,
+)
 from marketplace.settlement.controllers import SettlementController, SettlementRunController
 from marketplace.settlement.jobs import RunDispatcher
 from marketplace.store import Stores
@@ -126,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SettlementController,
             BankStatementController,
             OpenItemController,
+            SettlementPaymentController,
             NettingRunController,
             reconciliation_controllers.ReconciliationController,
         ],

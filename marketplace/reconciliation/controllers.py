@@ -17,7 +17,8 @@ from marketplace.errors import AUTHENTICATED, FieldError, InvalidInput, problems
 from marketplace.idempotency.params import IdempotencyKeyHeader
 from marketplace.idempotency.services import fingerprint, run_once
 from marketplace.pagination import DEFAULT_LIMIT, Cursor, Limit
-from marketplace.reconciliation import netting, parsing, report, schemas, sepa, services
+from marketplace.reconciliation import netting, parsing, payment_state, report, schemas, sepa, services
+from marketplace.settlement.controllers import NumberPath
 
 #: Who reads bank statements: the cooperative's roles.
 STATEMENT_READERS = (Role.coop_admin, Role.coop_accountant, Role.auditor)
@@ -116,6 +117,23 @@ class OpenItemController(Controller):
     ) -> schemas.OpenItems:
         """Open receivables and payables with age buckets 0–30, 31–60, 61–90 and over 90 days."""
         return await services.open_items(request.user, member=member, as_of=as_of)
+
+
+class SettlementPaymentController(Controller):
+    """The payment state of a settlement, next to the settlement itself."""
+
+    path = "/api/v1/settlements"
+    tags = ["reconciliation"]
+
+    @get(
+        "/{number:str}/payments",
+        operation_id="getSettlementPayments",
+        guards=[requires(*OPEN_ITEM_READERS)],
+        responses=problems(*AUTHENTICATED, 404),
+    )
+    async def payments(self, request: Request[Principal, Any, Any], number: NumberPath) -> schemas.SettlementPayments:
+        """What the consumer has paid and what was paid out to the provider, each amount with its source."""
+        return await payment_state.of_settlement(number, request.user)
 
 
 PAYMENTS_RESPONSE = ResponseSpec(

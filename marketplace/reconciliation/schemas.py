@@ -148,3 +148,30 @@ class OpenItems(msgspec.Struct, kw_only=True):
     receivables: BucketTotals
     payables: BucketTotals
     currency: str = "EUR"
+
+
+class PaymentOfSide(msgspec.Struct, kw_only=True):
+    """One amount put on a side of a settlement: a bank line's allocation, or a share of a netting offset."""
+
+    side: Literal["consumer", "provider"]
+    amount: Money
+    source: Literal["bank_line", "netting"]
+    day: Annotated[date, msgspec.Meta(description="The bank line's booking day, or the netting's as-of day.")]
+    reference: Annotated[str, msgspec.Meta(description="The bank reference, or the netting run's id.")]
+    ledger_entry_id: UUID
+
+
+class SettlementPayments(msgspec.Struct, kw_only=True):
+    """What the consumer has paid on a settlement and what was paid out to its provider, and where from."""
+
+    settlement: str
+    consumer: str
+    provider: str
+    due: Annotated[Money, msgspec.Meta(description="What the consumer owes: the settlement's gross.")]
+    paid: Money
+    payment_status: PaymentStatus
+    payout_due: Annotated[Money, msgspec.Meta(description="What is paid out to the provider: gross less the fee.")]
+    paid_out: Money
+    payout_status: PaymentStatus
+    payments: list[PaymentOfSide]
+    currency: str = "EUR"
