@@ -22,6 +22,7 @@ from marketplace.booking.calendar import period_bounds
 from marketplace.clock import today
 from marketplace.errors import DomainError, NotFound
 from marketplace.members import services as member_services
+from marketplace.reconciliation import payment_state
 from marketplace.reconciliation import services as reconciliation
 from marketplace.settlement import documents, jobs
 from marketplace.settlement import services as settlement
@@ -279,6 +280,7 @@ async def settlement_page(request: Request[Any, Any, Any], number: FromPath[str]
         viewer,
         settlement=found,
         parties=await settlement.document_parties(found),
+        payments=await payment_state.of_settlement(found.number, viewer.principal),
         month=month_label(found.period),
         status_labels=SETTLEMENT_STATUS,
         may_reverse=viewer.has(*COOP_ACCOUNTANT) and found.status == "booked",

@@ -26,6 +26,10 @@ STATUS_LABELS = {
     # members
     "suspended": "Gesperrt",
     "departed": "Ausgetreten",
+    # payments of a settlement
+    "open": "Offen",
+    "partially_paid": "Teilweise bezahlt",
+    "paid": "Bezahlt",
 }
 PRICING_LABELS = {"recurring": "monatlich", "one_off": "einmalig", "metered": "nach Verbrauch"}
 TAX_LABELS = {

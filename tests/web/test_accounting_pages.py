@@ -368,6 +368,21 @@ async def test_a_statement_is_imported_and_an_unmatched_line_assigned_by_hand() 
         assert EKOM_SETTLEMENT not in items.split('<h2 id="posten">')[1].split("Verbindlichkeit")[0]
 
 
+async def test_a_settlement_page_shows_what_was_paid_and_from_which_bank_line() -> None:
+    async with web_client() as client:
+        await settled_february(client)
+        await signed_in(client, "KOPIT", "coop_accountant")
+        before = (await client.get(f"/abrechnung/abrechnungen/{KDZ_SETTLEMENT}")).text
+        paid = Entry("558.68", reference="BANK-7", remittance=f"Rechnung {KDZ_SETTLEMENT}")
+        assert (await upload(client, statement_file(paid))).status_code == 303
+        after = (await client.get(f"/abrechnung/abrechnungen/{KDZ_SETTLEMENT}")).text
+    assert "Noch keine Zahlung und keine Verrechnung." in before
+    payments = after.split('<h2 id="zahlungen">')[1].split("</section>")[0]
+    assert "558,68\u00a0€ von 558,68\u00a0€ – Bezahlt" in payments
+    assert "0,00\u00a0€ von 558,68\u00a0€ – Offen" in payments
+    assert 'Kontoauszug, Buchung <span class="mono">BANK-7</span>' in payments
+
+
 async def test_an_upload_without_the_forms_csrf_token_is_refused_and_imports_nothing() -> None:
     async with web_client() as client:
         await settled_february(client)
