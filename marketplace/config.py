@@ -33,6 +33,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     request_expiry_days: int = 14
     maintenance_interval_seconds: float = 60.0
     redis_timeout_seconds: float = 0.2
+    health_timeout_seconds: float = 2.0
     redis_breaker_seconds: float = 5.0
     debug: bool = False
     settlement_fee_percent: str = "0"
@@ -102,6 +103,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         request_expiry_days=int(env.get("REQUEST_EXPIRY_DAYS", "14")),
         maintenance_interval_seconds=float(env.get("MAINTENANCE_INTERVAL_SECONDS", "60")),
         redis_timeout_seconds=float(env.get("REDIS_TIMEOUT_SECONDS", "0.2")),
+        health_timeout_seconds=float(env.get("HEALTH_TIMEOUT_SECONDS", "2")),
         redis_breaker_seconds=float(env.get("REDIS_BREAKER_SECONDS", "5")),
         debug=env.get("MARKETPLACE_DEBUG", "") == "1",
         settlement_fee_percent=_fee_percent(env.get("SETTLEMENT_FEE_PERCENT", "0")),

@@ -9,6 +9,7 @@ import msgspec
 from litestar import Response, get
 from litestar.datastructures import State
 
+from marketplace.config import Settings
 from marketplace.db import engine
 from marketplace.store import Stores
 
@@ -29,9 +30,10 @@ class Health(msgspec.Struct):
     checks: HealthChecks
 
 
-async def _database_answers() -> bool:
+async def _database_answers(seconds: float) -> bool:
     try:
-        await asyncio.wait_for(engine().run_ddl("SELECT 1"), timeout=2.0)
+        async with asyncio.timeout(seconds):
+            await engine().run_ddl("SELECT 1")
     except Exception:
         return False
     return True
@@ -48,7 +50,8 @@ async def _database_answers() -> bool:
 async def health(state: State) -> Response[Health]:
     """Database and Redis checks; 503 when the database does not answer."""
     stores: Stores = state.stores
-    database: CheckResult = "ok" if await _database_answers() else "down"
+    settings: Settings = state.settings
+    database: CheckResult = "ok" if await _database_answers(settings.health_timeout_seconds) else "down"
     redis: CheckResult = "disabled"
     if stores.configured:
         redis = "ok" if await stores.ping() else "down"

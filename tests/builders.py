@@ -34,6 +34,9 @@ def settings(**overrides: Any) -> Settings:
         "secret": "test-secret",
         "log_level": "WARNING",
         "rate_limit_per_minute": 10_000,
+        # A loaded test machine (parallel workers, a browser) may take seconds to open a connection; a health
+        # check that gives up after two would report the database down.
+        "health_timeout_seconds": 15.0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -91,3 +92,17 @@ async def test_redis_failing_mid_run_changes_no_answer(failure: str) -> None:
     assert health["status"] == "degraded"
     # The breaker is open: later calls skip Redis instead of waiting for its timeout again.
     assert app.state.stores.breaker.is_open
+
+
+async def test_health_answers_503_when_the_database_does_not_answer_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from marketplace import health
+
+    class Hanging:
+        async def run_ddl(self, _: str) -> None:
+            await asyncio.sleep(60)
+
+    monkeypatch.setattr(health, "engine", Hanging)
+    async with running_app(redis_url=None, health_timeout_seconds=0.1) as client:
+        response = await asyncio.wait_for(client.get("/health"), 10)
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == "down"
