@@ -34,9 +34,11 @@ def settings(**overrides: Any) -> Settings:
         "secret": "test-secret",
         "log_level": "WARNING",
         "rate_limit_per_minute": 10_000,
-        # A loaded test machine (parallel workers, a browser) may take seconds to open a connection; a health
-        # check that gives up after two would report the database down.
+        # A loaded test machine (parallel workers, a browser) may take seconds to open a connection: a health
+        # check giving up after 2 s would call the database down, a Redis call after 0.2 s open the breaker.
+        # Tests of those timeouts set them themselves.
         "health_timeout_seconds": 15.0,
+        "redis_timeout_seconds": 2.0,
     }
     values.update(overrides)
     return Settings(**values)
