@@ -78,3 +78,11 @@ async def test_a_buyer_may_not_read_it_and_an_unknown_number_is_404() -> None:
         unknown = await client.get(_path("S-2025-999999"), headers=bearer(exchange.accountant))
     assert refused.status_code == 403
     assert unknown.status_code == 404
+
+
+async def test_a_malformed_settlement_number_is_a_clear_422() -> None:
+    async with running_app() as client:
+        exchange = await settled(client)
+        answer = await client.get(_path("S-25-1"), headers=bearer(exchange.accountant))
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("application/problem+json")
