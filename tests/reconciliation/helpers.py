@@ -14,8 +14,9 @@ from xml.sax.saxutils import escape
 import httpx
 
 from marketplace.members.tables import Member
-from tests.builders import bearer
-from tests.settlement.helpers import Exchange, run
+from tests.booking.helpers import published_offer
+from tests.builders import bearer, token
+from tests.settlement.helpers import Exchange, agreement, run
 from tests.settlement.scenario import PERIOD, february
 
 CLEARING_IBAN = "DE02120300000000202051"
@@ -150,3 +151,42 @@ async def imported(client: httpx.AsyncClient, exchange: Exchange, content: bytes
 
 async def open_items(client: httpx.AsyncClient, token: str, query: str = "") -> httpx.Response:
     return await client.get(f"/api/v1/open-items{query}", headers=bearer(token))
+
+
+# --- a netting cycle -------------------------------------------------------------------------------------
+
+EKOM_IBAN = "DE17550501201234567890"
+AS_OF = "2025-03-31"
+
+
+async def cycle(client: httpx.AsyncClient) -> tuple[Exchange, dict[str, str]]:
+    """February 2025: HZD owes KDZ-MZ 100.00, EKOM21 owes HZD 60.00, KDZ-MZ owes EKOM21 30.00.
+
+    Netted: HZD 60.00 (owes 40.00 more), KDZ-MZ 30.00 (is owed 70.00 more), EKOM21 30.00 (owes 30.00 more):
+    one transfer of 70.00 to KDZ-MZ instead of three of 190.00 in all. Settlement numbers by provider.
+    """
+    exchange = await Exchange.make()
+    await Member.update({Member.iban: HZD_IBAN}).where(Member.code == "HZD")
+    await Member.update({Member.iban: KDZ_IBAN, Member.bic: "MALADE51MNZ"}).where(Member.code == "KDZ-MZ")
+    await Member.update({Member.iban: EKOM_IBAN}).where(Member.code == "EKOM21")
+    hzd_provider = await token("HZD", "provider")
+    legs = (
+        ("KDZ-MZ", exchange.kdz_provider, "HZD", "100.00"),
+        ("HZD", hzd_provider, "EKOM21", "60.00"),
+        ("EKOM21", exchange.ekom_provider, "KDZ-MZ", "30.00"),
+    )
+    for provider, provider_token, consumer, price in legs:
+        offer_id = await published_offer(
+            client, provider_token, unit_price=price, capacity=None, min_term_months=0, title=f"Dienst {provider}"
+        )
+        await agreement(client, exchange, offer_id, provider=provider, consumer=consumer, start="2025-02-01")
+    await run(client, exchange, "2025-02")
+    response = await client.get("/api/v1/settlements?period=2025-02", headers=bearer(exchange.accountant))
+    assert response.status_code == 200, response.text
+    numbers = {item["provider"]: item["number"] for item in response.json()["items"]}
+    assert len(numbers) == 3, numbers
+    return exchange, numbers
+
+
+async def net(client: httpx.AsyncClient, token_value: str, **headers: str) -> httpx.Response:
+    return await client.post("/api/v1/netting-runs", headers={**bearer(token_value), **headers}, json={"as_of": AS_OF})

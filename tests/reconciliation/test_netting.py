@@ -7,55 +7,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 from lxml import etree
 
 import ledger
 from marketplace.members.tables import Member
 from marketplace.reconciliation.tables import NettingShare
 from tests.accounting.builders import bean_check
-from tests.booking.helpers import published_offer
 from tests.builders import bearer, running_app, token
-from tests.reconciliation.helpers import CLEARING_IBAN, HZD_IBAN, KDZ_IBAN
-from tests.settlement.helpers import Exchange, agreement, run
+from tests.reconciliation.helpers import AS_OF, CLEARING_IBAN, KDZ_IBAN, cycle, net
+from tests.settlement.helpers import Exchange
 
 PAIN = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
 NS = {"p": PAIN}
-EKOM_IBAN = "DE17550501201234567890"
-AS_OF = "2025-03-31"
-
-
-async def cycle(client: httpx.AsyncClient) -> tuple[Exchange, dict[str, str]]:
-    """February 2025: HZD owes KDZ-MZ 100.00, EKOM21 owes HZD 60.00, KDZ-MZ owes EKOM21 30.00.
-
-    Netted: HZD 60.00 (owes 40.00 more), KDZ-MZ 30.00 (is owed 70.00 more), EKOM21 30.00 (owes 30.00 more):
-    one transfer of 70.00 to KDZ-MZ instead of three of 190.00 in all. Settlement numbers by provider.
-    """
-    exchange = await Exchange.make()
-    await Member.update({Member.iban: HZD_IBAN}).where(Member.code == "HZD")
-    await Member.update({Member.iban: KDZ_IBAN, Member.bic: "MALADE51MNZ"}).where(Member.code == "KDZ-MZ")
-    await Member.update({Member.iban: EKOM_IBAN}).where(Member.code == "EKOM21")
-    hzd_provider = await token("HZD", "provider")
-    legs = (
-        ("KDZ-MZ", exchange.kdz_provider, "HZD", "100.00"),
-        ("HZD", hzd_provider, "EKOM21", "60.00"),
-        ("EKOM21", exchange.ekom_provider, "KDZ-MZ", "30.00"),
-    )
-    for provider, provider_token, consumer, price in legs:
-        offer_id = await published_offer(
-            client, provider_token, unit_price=price, capacity=None, min_term_months=0, title=f"Dienst {provider}"
-        )
-        await agreement(client, exchange, offer_id, provider=provider, consumer=consumer, start="2025-02-01")
-    await run(client, exchange, "2025-02")
-    response = await client.get("/api/v1/settlements?period=2025-02", headers=bearer(exchange.accountant))
-    assert response.status_code == 200, response.text
-    numbers = {item["provider"]: item["number"] for item in response.json()["items"]}
-    assert len(numbers) == 3, numbers
-    return exchange, numbers
-
-
-async def net(client: httpx.AsyncClient, token_value: str, **headers: str) -> httpx.Response:
-    return await client.post("/api/v1/netting-runs", headers={**bearer(token_value), **headers}, json={"as_of": AS_OF})
 
 
 async def _balance(account: str) -> Decimal:

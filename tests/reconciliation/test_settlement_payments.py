@@ -6,8 +6,17 @@ from __future__ import annotations
 import pytest
 
 from tests.builders import bearer, running_app, token
-from tests.reconciliation.helpers import EKOM_SETTLEMENT, KDZ_SETTLEMENT, Entry, Statement, camt053, imported, settled
-from tests.reconciliation.test_netting import cycle, net
+from tests.reconciliation.helpers import (
+    EKOM_SETTLEMENT,
+    KDZ_SETTLEMENT,
+    Entry,
+    Statement,
+    camt053,
+    cycle,
+    imported,
+    net,
+    settled,
+)
 
 
 def _path(number: str) -> str:
