@@ -33,7 +33,7 @@ from marketplace.events.services import dispatcher
 from marketplace.health import health
 from marketplace.input_guard import reject_nul_characters
 from marketplace.maintenance import maintenance
-from marketplace.members.controllers import MeController, MemberController, TokenController
+from marketplace.members.controllers import MeController, MemberController, TokenController, UserController
 from marketplace.observability import RequestContextMiddleware, configure_logging, stamp_response
 from marketplace.openapi import finish_openapi
 from marketplace.reconciliation import controllers as reconciliation_controllers
@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MeController,
             MemberController,
             TokenController,
+            UserController,
             AuditController,
             CategoryController,
             OfferController,

@@ -97,18 +97,17 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
-    """Resolve the bearer token to a ``Principal`` (see ``members.services.authenticate``)."""
+    """Resolve the bearer token to a ``Principal`` (see ``members.authentication``); ``request.auth`` holds the rest."""
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         """Authenticate one request or answer 401."""
-        from marketplace.members.auth_cache import AuthCache  # the middleware is built before the services
-        from marketplace.members.services import authenticate
+        from marketplace.members.authentication import authenticate  # the middleware is built before the services
 
         token = bearer_token(connection.headers.get("authorization"))
         if token is None:
             raise NotAuthorizedException("A bearer token is required: send 'Authorization: Bearer <token>'.")
-        principal = await authenticate(token, AuthCache(connection.app.state.stores.cache))
-        return AuthenticationResult(user=principal, auth=principal.token_id)
+        resolved = await authenticate(token)
+        return AuthenticationResult(user=resolved.principal, auth=resolved)
 
 
 def requires(*roles: Role) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:

@@ -129,7 +129,6 @@ def worker(concurrency: int | None) -> None:
 async def demo(tokens: bool) -> None:
     """Load the demonstration members and users (idempotent) and print a token per role."""
     from marketplace import demo as demo_data
-    from marketplace.members.auth_cache import forget_shared
 
     admitted = await demo_data.load_members()
     click.echo(f"demonstration data ready ({admitted} members admitted now)")
@@ -137,7 +136,6 @@ async def demo(tokens: bool) -> None:
     if not tokens:
         return
     issued = await demo_data.issue_demo_tokens()
-    await forget_shared()  # servers sharing Redis must stop accepting the revoked demonstration tokens
     click.echo("\nDemonstration tokens (new on every run; the previous ones are revoked):")
     for item in issued:
         click.echo(f"  {item.role:<16} {item.member:<7} {item.token}")

@@ -450,7 +450,6 @@ async def load_catalogue() -> int:
     from decimal import Decimal
 
     from marketplace.catalogue import services as catalogue
-    from marketplace.catalogue.cache import invalidate_shared_cache
     from marketplace.catalogue.schemas import OfferCreate
 
     await catalogue.ensure_default_categories()
@@ -476,6 +475,4 @@ async def load_catalogue() -> int:
         offer = await catalogue.create_offer(data, row["id"], DEMO_ACTOR)
         await catalogue.change_offer_status(offer.id, "publish", row["id"], DEMO_ACTOR, reason=None, if_match=None)
         published += 1
-    if published:
-        await invalidate_shared_cache()
     return published

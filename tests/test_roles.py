@@ -62,6 +62,8 @@ ENDPOINTS = [
         {"email": "neu@example.org", "name": "Neu", "roles": ["buyer"]},
         ADMINS,
     ),
+    ("PATCH", "/api/v1/users/{me}", {"name": "Neuer Name"}, ADMINS),
+    ("POST", "/api/v1/users/{me}/password-link", None, ADMINS),
     ("GET", "/api/v1/users/{me}/tokens", None, ALL),
     ("POST", "/api/v1/users/{me}/tokens", {"name": "Skript"}, ALL),
     ("GET", "/api/v1/audit-events", None, ALL),

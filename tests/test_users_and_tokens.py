@@ -8,7 +8,7 @@ import pytest
 
 from marketplace.app import create_app
 from marketplace.auth import hash_token
-from marketplace.members import services
+from marketplace.members import authentication
 from marketplace.members.tables import ApiToken
 from tests.builders import bearer, running_app, settings, token, user_id_of
 
@@ -107,7 +107,7 @@ async def test_an_expired_token_answers_401(monkeypatch: pytest.MonkeyPatch) -> 
             )
         ).json()
         assert (await client.get("/api/v1/me", headers=bearer(created["token"]))).status_code == 200
-        monkeypatch.setattr(services, "now", lambda: expiry + timedelta(seconds=1))
+        monkeypatch.setattr(authentication, "now", lambda: expiry + timedelta(seconds=1))
         response = await client.get("/api/v1/me", headers=bearer(created["token"]))
     assert response.status_code == 401
     assert "expired" in response.json()["detail"]
@@ -179,4 +179,29 @@ async def test_a_cached_token_is_refused_at_once_when_its_member_is_suspended() 
             assert (await client.get("/api/v1/me", headers=bearer(buyer))).status_code == 200
         await client.post("/api/v1/members/HZD/suspend", headers=bearer(admin))
         response = await client.get("/api/v1/me", headers=bearer(buyer))
+    assert response.status_code == 403
+
+
+async def test_a_token_revoked_through_one_instance_is_refused_by_another_without_redis() -> None:
+    mine = await token("HZD", "buyer")
+    first, second = create_app(settings(redis_url=None)), create_app(settings(redis_url=None))
+    async with running_app(first) as one, running_app(second) as two:
+        user_id = await user_id_of(mine, one)
+        spare = (await one.post(f"/api/v1/users/{user_id}/tokens", headers=bearer(mine), json={"name": "x"})).json()
+        for _ in range(2):
+            assert (await two.get("/api/v1/me", headers=bearer(spare["token"]))).status_code == 200
+        await one.delete(f"/api/v1/tokens/{spare['id']}", headers=bearer(mine))
+        response = await two.get("/api/v1/me", headers=bearer(spare["token"]))
+    assert response.status_code == 401
+
+
+async def test_a_member_suspended_through_one_instance_is_refused_by_another_without_redis() -> None:
+    admin = await token("KOPIT", "coop_admin")
+    buyer = await token("HZD", "buyer")
+    first, second = create_app(settings(redis_url=None)), create_app(settings(redis_url=None))
+    async with running_app(first) as one, running_app(second) as two:
+        for _ in range(2):
+            assert (await two.get("/api/v1/me", headers=bearer(buyer))).status_code == 200
+        await one.post("/api/v1/members/HZD/suspend", headers=bearer(admin))
+        response = await two.get("/api/v1/me", headers=bearer(buyer))
     assert response.status_code == 403

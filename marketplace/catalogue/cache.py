@@ -1,13 +1,14 @@
-"""The response cache of catalogue reads, invalidated by a generation counter.
+"""The response cache of catalogue reads, keyed by the catalogue's change counter in the database.
 
-Every key holds the current generation, which lives in the same store (``app.state.stores.cache``: Redis when
-configured, process memory otherwise). Every change of an offer or category sets a new generation after its
-transaction committed and before it answers, so the very next read (in any process sharing the Redis) misses and
-reads the database. Old entries are never read again and expire after ``TTL``.
+Every change of an offer or category increments the counter ``events.counters.CATALOGUE`` inside its own
+transaction. Every cached read takes the counter as committed when the request began — from the token lookup,
+which reads it along (``members.authentication``), or by one indexed read — and looks for an entry under it. So
+a cached answer is never older than a change committed before the request began, in any process, with Redis,
+without Redis, and when an invalidation message would have been lost: there are no invalidation messages.
 
-While the generation is unknown (a fresh store, Redis flushed, or Redis down, where the store answers nothing)
-an answer is computed but not cached; a fresh generation is set for the next read. So a cache that may have
-missed an invalidation is never trusted, and Redis being down changes latency, never answers.
+Entries live in ``app.state.stores.cache`` (Redis when configured and answering, shared by every process; process
+memory without Redis). Old entries are never read again and expire after ``TTL_SECONDS``. While Redis is down the
+store answers nothing, so answers come from the database, unchanged.
 
 Visibility: list and search answers hold published offers only and are the same for every caller; a detail
 answer is cached per offer and the caller's right to see it (drafts!) is checked on every read, cached or not.
@@ -16,67 +17,45 @@ answer is cached per offer and the caller's right to see it (drafts!) is checked
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import msgspec
+from litestar import Request
 from litestar.stores.base import Store
 
-from marketplace.config import load_settings
-from marketplace.store import Stores
+from marketplace.events import counters
+from marketplace.members.authentication import Authenticated
 
 T = TypeVar("T")
 
-GENERATION_KEY = "catalogue:generation"
-#: How long an entry lives at most; a change invalidates it long before.
+#: How long an entry lives at most; a change makes it unreachable long before.
 TTL_SECONDS = 300
 
 
 class CatalogueCache:
-    """Cached reads of one store."""
+    """Cached reads of one store at one value of the catalogue's change counter."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, generation: int | None = None) -> None:
         self.store = store
+        self.generation = generation
 
     @classmethod
-    def of(cls, stores: Stores) -> CatalogueCache:
-        """The cache of an application's stores (``request.app.state.stores``)."""
-        return cls(stores.cache)
-
-    async def _generation(self) -> str | None:
-        value = await self.store.get(GENERATION_KEY)
-        if value is None:
-            await self.invalidate()
-            return None
-        return value.decode()
+    def of(cls, request: Request[Any, Any, Any]) -> CatalogueCache:
+        """The cache of a request: its app's store, and the counter its token lookup read (if any)."""
+        resolved = request.scope.get("auth")
+        generation = resolved.catalogue_generation if isinstance(resolved, Authenticated) else None
+        return cls(request.app.state.stores.cache, generation)
 
     async def fetch(self, kind: str, params: Any, produce: Callable[[], Awaitable[T]], type_: type[T]) -> T:
         """The cached answer for ``kind`` and ``params``, or ``produce()``'s (then cached)."""
-        generation = await self._generation()
-        if generation is None:
-            return await produce()
+        if self.generation is None:
+            self.generation = await counters.current(counters.CATALOGUE)
         digest = hashlib.sha256(msgspec.json.encode(params, order="sorted")).hexdigest()[:32]
-        key = f"catalogue:{generation}:{kind}:{digest}"
+        key = f"catalogue:{self.generation}:{kind}:{digest}"
         cached = await self.store.get(key)
         if cached is not None:
             return msgspec.json.decode(cached, type=type_)
         value = await produce()
         await self.store.set(key, msgspec.json.encode(value), expires_in=TTL_SECONDS)
         return value
-
-    async def invalidate(self) -> None:
-        """Start a new generation: every entry cached so far is stale."""
-        await self.store.set(GENERATION_KEY, uuid.uuid4().hex)
-
-
-async def invalidate_shared_cache() -> None:
-    """Invalidate the Redis cache of running servers from another process (the CLI); nothing without Redis."""
-    settings = load_settings()
-    if not settings.redis_url:
-        return
-    stores = Stores(settings.redis_url, settings.redis_timeout_seconds, settings.redis_breaker_seconds)
-    try:
-        await CatalogueCache.of(stores).invalidate()
-    finally:
-        await stores.close()

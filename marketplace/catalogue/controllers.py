@@ -1,6 +1,7 @@
 """HTTP endpoints of the catalogue: thin, each parses, calls one service and answers a Struct.
 
-Reads go through the catalogue cache (``cache.py``); every successful change invalidates it before answering.
+Reads go through the catalogue cache (``cache.py``), keyed by the catalogue's change counter that every change
+increments in its own transaction.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ Sort = Annotated[
 
 
 def _cache(request: Request[Any, Any, Any]) -> CatalogueCache:
-    return CatalogueCache.of(request.app.state.stores)
+    return CatalogueCache.of(request)
 
 
 def _etag(offer: schemas.Offer) -> dict[str, str]:
@@ -94,15 +95,13 @@ class CategoryController(Controller):
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[schemas.Category]:
         """Add a category."""
-        response = await run_once(
+        return await run_once(
             request.user,
             idempotency_key,
             fingerprint("POST", request.url.path, data),
             lambda: services.create_category(data, Actor.of(request.user)),
             status_code=HTTP_201_CREATED,
         )
-        await _cache(request).invalidate()
-        return response
 
 
 class OfferController(Controller):
@@ -150,7 +149,7 @@ class OfferController(Controller):
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[schemas.Offer]:
         """Create an offer of your member as a draft, with version 1 of its terms."""
-        response = await run_once(
+        return await run_once(
             request.user,
             idempotency_key,
             fingerprint("POST", request.url.path, data),
@@ -158,8 +157,6 @@ class OfferController(Controller):
             status_code=HTTP_201_CREATED,
             headers=_etag,
         )
-        await _cache(request).invalidate()
-        return response
 
     @get("/{offer_id:uuid}", operation_id="getOffer", responses=problems(*AUTHENTICATED, 404))
     async def get_offer(
@@ -188,7 +185,6 @@ class OfferController(Controller):
         offer = await services.update_offer(
             offer_id, data, request.user.member_id, Actor.of(request.user), parse_if_match(if_match)
         )
-        await _cache(request).invalidate()
         return _with_etag(offer)
 
     async def _transition(
@@ -207,7 +203,6 @@ class OfferController(Controller):
             reason=data.reason if data else None,
             if_match=parse_if_match(if_match),
         )
-        await _cache(request).invalidate()
         return _with_etag(offer)
 
     @post(

@@ -25,6 +25,7 @@ from marketplace.catalogue.tables import Category, Offer, OfferVersion
 from marketplace.clock import now
 from marketplace.db import as_uuid, transaction
 from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound, PreconditionFailed
+from marketplace.events import counters
 from marketplace.members.tables import Member
 from marketplace.money import from_cents
 from marketplace.pagination import InvalidCursor, decode_cursor, encode_cursor
@@ -191,6 +192,7 @@ async def create_category(data: schemas.CategoryCreate, actor: Actor) -> schemas
             "created_at": now(),
         }
         await Category.insert(Category(**row))
+        await counters.bump(counters.CATALOGUE)
         await audit_services.record(
             actor,
             action="category.created",
@@ -211,6 +213,8 @@ async def ensure_default_categories() -> int:
                 continue
             await Category.insert(Category(code=code, label_de=label_de, label_en=label_en, created_at=now()))
             inserted += 1
+        if inserted:
+            await counters.bump(counters.CATALOGUE)
     return inserted
 
 
@@ -429,6 +433,7 @@ async def _write_offer(row: dict[str, Any], changes: dict[str, Any]) -> dict[str
     )
     if not updated:
         raise PreconditionFailed("The offer was changed at the same time; read it again.", state=row["status"])
+    await counters.bump(counters.CATALOGUE)
     return {**dict(updated[0]), "provider_code": row["provider_code"]}
 
 
@@ -482,6 +487,7 @@ async def create_offer(data: schemas.OfferCreate, provider_id: UUID, actor: Acto
         await Offer.update({Offer.current_version: version_id}).where(Offer.id == offer_id)
         row = await _offer_row(offer_id)
         version = await _version_row(version_id)
+        await counters.bump(counters.CATALOGUE)
         await audit_services.record(
             actor,
             action="offer.created",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, UUID, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, BigInt, ForeignKey, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -19,3 +19,10 @@ class OutboxEvent(Table, tablename="outbox_events"):
     payload = JSON(null=False)
     created_at = Timestamptz(null=False)
     published_at = Timestamptz(null=True, default=None)
+
+
+class ChangeCounter(Table, tablename="change_counters"):
+    """A counter that every committed change of one kind increments in its own transaction (see ``counters``)."""
+
+    name = Varchar(length=32, primary_key=True)
+    value = BigInt(null=False, default=0)

@@ -14,7 +14,6 @@ from marketplace.errors import AUTHENTICATED, problems
 from marketplace.idempotency.params import IdempotencyKeyHeader
 from marketplace.idempotency.services import fingerprint, run_once
 from marketplace.members import passwords, schemas, services
-from marketplace.members.auth_cache import AuthCache
 from marketplace.pagination import DEFAULT_LIMIT, Cursor, Limit
 from marketplace.preconditions import IfMatch, etag, parse_if_match
 
@@ -27,11 +26,6 @@ def _etag(member: schemas.Member) -> dict[str, str]:
 
 def _with_etag(member: schemas.Member) -> Response[schemas.Member]:
     return Response(member, headers=_etag(member))
-
-
-async def _forget_cached_tokens(request: Request[Principal, Any, Any]) -> None:
-    # After the commit: the next request, in any process, must see the token withdrawn.
-    await AuthCache(request.app.state.stores.cache).forget_all()
 
 
 class MeController(Controller):
@@ -118,7 +112,6 @@ class MemberController(Controller):
             reason=data.reason if data else None,
             if_match=parse_if_match(if_match),
         )
-        await _forget_cached_tokens(request)
         return _with_etag(member)
 
     @post(
@@ -212,6 +205,25 @@ class MemberController(Controller):
         )
 
 
+class UserController(Controller):
+    """Users: name, roles and whether they may act at all."""
+
+    path = "/api/v1/users"
+    tags = ["members"]
+
+    @patch(
+        "/{user_id:uuid}",
+        operation_id="updateUser",
+        guards=[requires(Role.coop_admin, Role.member_admin)],
+        responses=problems(*AUTHENTICATED, 404, 409),
+    )
+    async def update_user(
+        self, request: Request[Principal, Any, Any], user_id: FromPath[UUID], data: JSONBody[schemas.UserUpdate]
+    ) -> schemas.User:
+        """Rename a user, change its roles, or deactivate it (its tokens and sessions stop working at once)."""
+        return await services.update_user(user_id, data, request.user)
+
+
 class TokenController(Controller):
     """API tokens of users."""
 
@@ -269,4 +281,3 @@ class TokenController(Controller):
     async def revoke_token(self, request: Request[Principal, Any, Any], token_id: FromPath[UUID]) -> None:
         """Revoke a token; it stops working at once."""
         await services.revoke_token(token_id, request.user)
-        await _forget_cached_tokens(request)

@@ -23,10 +23,11 @@ from typing import Any
 from uuid import UUID
 
 from marketplace.audit import services as audit_services
-from marketplace.auth import COOP_ROLES, Actor, Principal, Role, hash_token
+from marketplace.auth import Actor, Principal, Role, hash_token
 from marketplace.clock import now
 from marketplace.db import transaction
 from marketplace.errors import FieldError, Forbidden, InvalidInput, InvalidTransition, NotFound, Unauthorized
+from marketplace.members.stewardship import ensure_manages, parse_roles
 from marketplace.members.tables import EndedWebSession, Member, PasswordLink, User
 
 #: scrypt cost: 2**15 × 8 × 128 bytes = 32 MiB of memory and some 50-100 ms per hash.
@@ -112,19 +113,17 @@ def _check_rules(password: str) -> None:
 async def create_password_link(user_id: UUID, viewer: Principal) -> tuple[str, datetime, str]:
     """A one-time link token for a user whose member ``viewer`` administers: (token, expires at, e-mail).
 
-    The cooperative's admin may do this for any user, a member's admin for the users of its own member that
-    hold none of the cooperative's roles. Earlier links of the user that were not used stop working.
+    The rule is ``stewardship.ensure_manages``: the cooperative's admin for any user, a member's admin for the
+    users of its own member that hold none of the cooperative's roles. Earlier unused links of the user stop
+    working.
     """
     async with transaction():
         row = await User.select().where(User.id == user_id).first()
-        manages = row is not None and (
-            viewer.has(Role.coop_admin) or (viewer.has(Role.member_admin) and row["member"] == viewer.member_id)
-        )
-        if row is None or not manages:
+        if row is None:
             raise NotFound("There is no such user whose passwords you manage.")
-        roles = frozenset(Role(name) for name in row["roles"].split(",") if name)
-        if roles & COOP_ROLES and not viewer.has(Role.coop_admin):
-            raise Forbidden("Only the cooperative's admin may set passwords of users with the cooperative's roles.")
+        ensure_manages(
+            viewer, user_id=row["id"], member_id=row["member"], roles=parse_roles(row["roles"]), what="passwords"
+        )
         if not row["active"]:
             raise InvalidTransition("The user has been deactivated.", state="inactive")
         token, moment = secrets.token_urlsafe(32), now()

@@ -109,6 +109,14 @@ class UserCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     roles: Annotated[list[Role], msgspec.Meta(min_length=1, max_length=7)]
 
 
+class UserUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Change a user: a field left out or null stays as it is."""
+
+    name: Name | None = None
+    roles: Annotated[list[Role], msgspec.Meta(min_length=1, max_length=7)] | None = None
+    active: bool | None = None
+
+
 class User(msgspec.Struct, kw_only=True):
     """A user of a member."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -32,10 +32,9 @@ from marketplace.errors import (
     InvalidTransition,
     NotFound,
     PreconditionFailed,
-    Unauthorized,
 )
+from marketplace.events import counters
 from marketplace.members import schemas
-from marketplace.members.auth_cache import AuthCache, CachedPrincipal
 from marketplace.members.identifiers import (
     bic_error,
     iban_error,
@@ -43,12 +42,11 @@ from marketplace.members.identifiers import (
     normalise_iban,
     normalise_leitweg_id,
 )
+from marketplace.members.stewardship import ensure_manages, ensure_may_grant, parse_roles
 from marketplace.members.tables import ApiToken, Member, User
 from marketplace.pagination import decode_cursor, encode_cursor
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-#: How often ``last_used_at`` is written at most: a token used every second costs one write a minute.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 #: Life cycle of a member: transition → (states it may start from, state it ends in).
 MEMBER_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -59,70 +57,6 @@ MEMBER_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 _PROFILE_FIELDS = ("name", "state", "leitweg_id", "contact_email", "iban", "bic", "account_holder")
 #: What a member's own member_admin may change; name and federal state are the cooperative's to change.
 _SELF_SERVICE_FIELDS = frozenset({"leitweg_id", "contact_email", "iban", "bic", "account_holder"})
-
-
-# --- authentication -------------------------------------------------------------------------------------
-
-
-async def authenticate(token: str, cache: AuthCache | None = None) -> Principal:
-    """Resolve a bearer token to its principal, or refuse it; ``cache`` spares the database on repeat calls."""
-    token_hash = hash_token(token)
-    generation = await cache.generation() if cache is not None else None
-    if cache is not None and generation is not None:
-        cached = await cache.get(generation, token_hash)
-        if cached is not None:
-            if cached.expires_at is not None and cached.expires_at <= now():
-                raise Unauthorized("The bearer token has expired.")
-            return cached.principal
-    principal, expires_at = await _authenticate_in_database(token_hash)
-    if cache is not None and generation is not None:
-        await cache.put(generation, token_hash, CachedPrincipal(principal=principal, expires_at=expires_at))
-    return principal
-
-
-async def _authenticate_in_database(token_hash: str) -> tuple[Principal, datetime | None]:
-    row = (
-        await ApiToken.select(
-            ApiToken.id,
-            ApiToken.expires_at,
-            ApiToken.revoked_at,
-            ApiToken.last_used_at,
-            ApiToken.owner.id.as_alias("user_id"),
-            ApiToken.owner.email.as_alias("email"),
-            ApiToken.owner.roles.as_alias("roles"),
-            ApiToken.owner.active.as_alias("user_active"),
-            ApiToken.owner.member.id.as_alias("member_id"),  # type: ignore[union-attr]
-            ApiToken.owner.member.code.as_alias("member_code"),  # type: ignore[union-attr]
-            ApiToken.owner.member.status.as_alias("member_status"),  # type: ignore[union-attr]
-        )
-        .where(ApiToken.token_hash == token_hash)
-        .first()
-    )
-    moment = now()
-    if row is None or row["revoked_at"] is not None:
-        raise Unauthorized("The bearer token is unknown or has been revoked.")
-    if row["expires_at"] is not None and row["expires_at"] <= moment:
-        raise Unauthorized("The bearer token has expired.")
-    if not row["user_active"]:
-        raise Unauthorized("The user of this token has been deactivated.")
-    if row["member_status"] != Member.Status.active:
-        raise Forbidden(f"The member {row['member_code']} is {row['member_status']}; its tokens are not accepted.")
-    last_used = row["last_used_at"]
-    if last_used is None or moment - last_used >= LAST_USED_RESOLUTION:
-        await ApiToken.update({ApiToken.last_used_at: moment}).where(ApiToken.id == row["id"])
-    principal = Principal(
-        user_id=row["user_id"],
-        email=row["email"],
-        member_id=row["member_id"],
-        member_code=row["member_code"],
-        roles=_parse_roles(row["roles"]),
-        token_id=row["id"],
-    )
-    return principal, row["expires_at"]
-
-
-def _parse_roles(value: str) -> frozenset[Role]:
-    return frozenset(Role(name) for name in value.split(",") if name)
 
 
 def _format_roles(roles: frozenset[Role] | list[Role]) -> str:
@@ -341,6 +275,7 @@ async def change_member_status(
         if target == Member.Status.departed:
             changes["left_at"] = now()
         updated = await _write_member(row, changes, if_match)
+        await counters.bump(counters.ACCESS)
         await audit_services.record(
             actor,
             action=f"member.{target}" if target != "active" else "member.reinstated",
@@ -363,7 +298,7 @@ def _user_out(row: dict[str, Any], member_code: str) -> schemas.User:
         member=member_code,
         email=row["email"],
         name=row["name"],
-        roles=sorted(_parse_roles(row["roles"])),
+        roles=sorted(parse_roles(row["roles"])),
         active=row["active"],
         created_at=row["created_at"],
     )
@@ -439,10 +374,53 @@ async def add_user(code: str, data: schemas.UserCreate, viewer: Principal) -> sc
     async with transaction():
         member = await _managed_member(code, viewer)
         check_roles_fit(member["kind"], roles)
-        if roles & COOP_ROLES and not viewer.has(Role.coop_admin):
-            raise Forbidden("Only the cooperative's admin may grant the cooperative's roles.")
+        ensure_may_grant(viewer, roles)
         row = await _insert_user(member, data.email, data.name, roles, Actor.of(viewer))
     return _user_out(row, member["code"])
+
+
+async def update_user(user_id: UUID, data: schemas.UserUpdate, viewer: Principal) -> schemas.User:
+    """Rename a user, change its roles, deactivate or reactivate it (only as its manager, never oneself).
+
+    Roles and the active flag decide what the user's tokens and web sessions may do: every request reads them, so
+    a change takes effect on the user's next request; open event streams end within seconds (``ACCESS``).
+    """
+    async with transaction():
+        row = await _managed_user(user_id, viewer, what="roles and status", own_allowed=False)
+        before = {"name": row["name"], "roles": row["roles"], "active": row["active"]}
+        changes: dict[str, Any] = {}
+        if data.name is not None and data.name.strip() != row["name"]:
+            changes["name"] = data.name.strip()
+        roles = parse_roles(row["roles"])
+        if data.roles is not None:
+            wanted = frozenset(data.roles)
+            check_roles_fit(row["member_kind"], wanted)
+            ensure_may_grant(viewer, wanted - roles)
+            if wanted != roles:
+                changes["roles"] = _format_roles(wanted)
+        if data.active is not None and data.active != row["active"]:
+            changes["active"] = data.active
+        if not changes:
+            return _user_out(row, row["member_code"])
+        # Never oneself: so the last active coop_admin can never lock the cooperative out of its own exchange.
+        if row["id"] == viewer.user_id and ("roles" in changes or "active" in changes):
+            raise Conflict("You cannot change your own roles or deactivate yourself; ask another admin.")
+        await User.update({getattr(User, key): value for key, value in changes.items()}).where(User.id == row["id"])
+        await counters.bump(counters.ACCESS)
+        after = {**before, **changes}
+        action = "user.updated"
+        if changes.keys() == {"active"}:
+            action = "user.reactivated" if changes["active"] else "user.deactivated"
+        await audit_services.record(
+            Actor.of(viewer),
+            action=action,
+            subject_type="user",
+            subject_id=row["id"],
+            member_id=row["member"],
+            before=before,
+            after=after,
+        )
+    return _user_out({**row, **changes}, row["member_code"])
 
 
 async def get_me(viewer: Principal) -> schemas.Me:
@@ -470,21 +448,31 @@ def _token_out(row: dict[str, Any]) -> schemas.Token:
     )
 
 
-async def _managed_user(user_id: UUID, viewer: Principal) -> dict[str, Any]:
-    """A user whose tokens ``viewer`` manages: itself, its member's admin, or the cooperative's admin."""
+async def _managed_user(user_id: UUID, viewer: Principal, *, what: str, own_allowed: bool) -> dict[str, Any]:
+    """A user whose ``what`` ``viewer`` manages (the rule is ``stewardship.ensure_manages``)."""
     row = (
-        await User.select(*User.all_columns(), User.member.code.as_alias("member_code"))
+        await User.select(
+            *User.all_columns(), User.member.code.as_alias("member_code"), User.member.kind.as_alias("member_kind")
+        )
         .where(User.id == user_id)
         .first()
     )
-    manages = row is not None and (
-        row["id"] == viewer.user_id
-        or viewer.has(Role.coop_admin)
-        or (viewer.has(Role.member_admin) and row["member"] == viewer.member_id)
+    if row is None:
+        raise NotFound(f"There is no such user whose {what} you manage.")
+    ensure_manages(
+        viewer,
+        user_id=row["id"],
+        member_id=row["member"],
+        roles=parse_roles(row["roles"]),
+        what=what,
+        own_allowed=own_allowed,
     )
-    if row is None or not manages:
-        raise NotFound("There is no such user whose tokens you manage.")
     return row
+
+
+async def _token_owner(user_id: UUID, viewer: Principal) -> dict[str, Any]:
+    """A user whose tokens ``viewer`` manages: itself, or as its manager."""
+    return await _managed_user(user_id, viewer, what="tokens", own_allowed=True)
 
 
 async def _insert_token(
@@ -539,13 +527,13 @@ async def _insert_token(
 async def create_token(user_id: UUID, data: schemas.TokenCreate, viewer: Principal) -> schemas.TokenCreated:
     """A new token for a user; the answer is the only place the token ever appears."""
     async with transaction():
-        user = await _managed_user(user_id, viewer)
+        user = await _token_owner(user_id, viewer)
         return await _insert_token(user, data.name, data.expires_at, Actor.of(viewer))
 
 
 async def list_tokens(user_id: UUID, viewer: Principal, *, limit: int, cursor: str | None) -> schemas.TokenPage:
     """A user's tokens, without their secrets, newest first."""
-    user = await _managed_user(user_id, viewer)
+    user = await _token_owner(user_id, viewer)
     query = ApiToken.select().where(ApiToken.owner == user["id"]).order_by(ApiToken.id).limit(limit + 1)
     key = decode_cursor(cursor, 1)
     if key is not None:
@@ -564,10 +552,11 @@ async def revoke_token(token_id: UUID, viewer: Principal) -> None:
         row = await ApiToken.select().where(ApiToken.id == token_id).first()
         if row is None:
             raise NotFound("There is no such token.")
-        user = await _managed_user(row["owner"], viewer)
+        user = await _token_owner(row["owner"], viewer)
         if row["revoked_at"] is not None:
             return
         await ApiToken.update({ApiToken.revoked_at: now()}).where(ApiToken.id == token_id)
+        await counters.bump(counters.ACCESS)
         await audit_services.record(
             Actor.of(viewer),
             action="token.revoked",
@@ -597,7 +586,7 @@ async def ensure_user(
         if email is not None:
             query = query.where(User.email == email.lower())
         for row in await query.order_by(User.created_at):
-            if _parse_roles(row["roles"]) == roles and row["active"]:
+            if parse_roles(row["roles"]) == roles and row["active"]:
                 return dict(row)
         label = "-".join(sorted(roles)).replace("_", "-")
         email = email or f"{label}@{member_code.lower()}.marketplace.invalid"
@@ -619,6 +608,8 @@ async def revoke_tokens_named(user_id: UUID, name: str, actor: Actor) -> int:
         rows = await ApiToken.select(ApiToken.id).where(
             (ApiToken.owner == user_id) & (ApiToken.name == name) & ApiToken.revoked_at.is_null()
         )
+        if rows:
+            await counters.bump(counters.ACCESS)
         for row in rows:
             await ApiToken.update({ApiToken.revoked_at: now()}).where(ApiToken.id == row["id"])
             user = await User.select(User.member).where(User.id == user_id).first()

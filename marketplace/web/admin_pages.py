@@ -14,6 +14,7 @@ from marketplace.auth import Role
 from marketplace.errors import DomainError, NotFound
 from marketplace.members import passwords
 from marketplace.members import services as member_services
+from marketplace.members.stewardship import manages
 from marketplace.web.accounting_pages import balance_chart
 from marketplace.web.catalogue_pages import parse_id
 from marketplace.web.context import ADMINS, LEDGER_READERS, current_viewer, error_page, flash, redirect, render
@@ -107,7 +108,20 @@ async def member_users(request: Request[Any, Any, Any], code: FromPath[str]) -> 
     viewer = await current_viewer(request, *ADMINS)
     users = await member_services.list_users(code[:32], viewer.principal, limit=200, cursor=None)
     member = await member_services.get_member(code[:32], viewer.principal)
-    return render(request, "member_users.html", viewer, member=member, users=users.items)
+    managed = {
+        user.id
+        for user in users.items
+        if manages(viewer.principal, user_id=user.id, member_id=member.id, roles=frozenset(user.roles))
+    }
+    return render(
+        request,
+        "member_users.html",
+        viewer,
+        member=member,
+        users=users.items,
+        managed=managed,
+        me=viewer.principal.user_id,
+    )
 
 
 @post("/verwaltung/benutzer/{user_id:str}/passwort-link", name="web:password-link")

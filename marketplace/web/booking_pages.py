@@ -15,7 +15,6 @@ from marketplace.booking import services as booking
 from marketplace.booking.schemas import Agreement
 from marketplace.catalogue import schemas as catalogue_schemas
 from marketplace.catalogue import services as catalogue
-from marketplace.catalogue.cache import CatalogueCache
 from marketplace.errors import DomainError
 from marketplace.web.catalogue_pages import category_labels, form_values, parse_id
 from marketplace.web.context import Viewer, current_viewer, flash, german_error, redirect, render
@@ -189,7 +188,6 @@ async def create_offer(request: Request[Any, Any, Any]) -> Response[Any]:
     except (DomainError, msgspec.ValidationError, ValueError) as exc:
         status = int(exc.status_code) if isinstance(exc, DomainError) else 422
         return await _offer_form(request, viewer, values=values, error=german_error(exc), status_code=status)
-    await CatalogueCache.of(request.app.state.stores).invalidate()
     flash(request, "ok", f"Der Entwurf „{offer.title}“ ist angelegt. Veröffentlichen Sie ihn, wenn er fertig ist.")
     return redirect("/anbieter")
 
@@ -211,7 +209,6 @@ async def offer_command(
         flash(request, "ok", f"„{offer.title}“ ist {OFFER_DONE[transition]}.")
     except DomainError as exc:
         flash(request, "error", german_error(exc))
-    await CatalogueCache.of(request.app.state.stores).invalidate()
     return redirect("/anbieter")
 
 

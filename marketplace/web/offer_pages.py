@@ -18,7 +18,6 @@ from litestar.params import FromPath
 from marketplace.auth import Actor, Role
 from marketplace.catalogue import schemas as catalogue_schemas
 from marketplace.catalogue import services as catalogue
-from marketplace.catalogue.cache import CatalogueCache
 from marketplace.errors import DomainError, NotFound, PreconditionFailed
 from marketplace.web.catalogue_pages import category_labels, form_values, parse_id
 from marketplace.web.context import Viewer, current_viewer, flash, german_error, redirect, render
@@ -149,7 +148,6 @@ async def edit_offer(request: Request[Any, Any, Any], offer_id: FromPath[str]) -
             raise
         status = int(exc.status_code) if isinstance(exc, DomainError) else 422
         return await _edit_form(request, viewer, offer, values=values, error=german_error(exc), status_code=status)
-    await CatalogueCache.of(request.app.state.stores).invalidate()
     flash(request, "ok", saved_message(offer, updated))
     return redirect(f"/anbieter/angebote/{offer.id}/versionen")
 

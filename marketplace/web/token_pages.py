@@ -1,9 +1,10 @@
 """Verwaltung › API-Schlüssel: the API tokens of a member's users; create one (its secret shown once), revoke.
 
-The rules are those of the API's token endpoints (``members.services``): a ``member_admin`` manages the tokens
-of its own member's users, the ``coop_admin`` those of any member; anything else answers the 404 page. A token
-carries the roles of its user, so the page shows those. After a revocation the shared cache of token lookups is
-dropped, as the API does, so the token stops working at once in every process.
+The rules are those of the API's token endpoints (``members.stewardship``): a ``member_admin`` manages the tokens
+of its own member's users that hold none of the cooperative's roles, the ``coop_admin`` those of any user;
+another member answers the 404 page. A token
+carries the roles of its user, so the page shows those. Every request reads its token from the database, so a
+revoked token stops working at once in every process.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from marketplace.clock import LOCAL_ZONE, now
 from marketplace.errors import DomainError, NotFound
 from marketplace.members import schemas as member_schemas
 from marketplace.members import services as member_services
-from marketplace.members.auth_cache import AuthCache
+from marketplace.members.stewardship import manages
 from marketplace.web.catalogue_pages import parse_id
 from marketplace.web.context import ADMINS, Viewer, current_viewer, flash, german_error, redirect, render
 from marketplace.web.session import ONE_TIME_FIELD, session_of
@@ -53,9 +54,17 @@ def token_state(token: member_schemas.Token, moment: dt.datetime) -> str:
 async def member_tokens(
     viewer: Viewer, code: str
 ) -> tuple[member_schemas.Member, list[member_schemas.User], list[TokenRow]]:
-    """The member, its users and their tokens (valid ones first, newest first) if the viewer manages them."""
-    users = (await member_services.list_users(code[:32], viewer.principal, limit=500, cursor=None)).items
+    """The member, the users whose tokens the viewer manages and their tokens (valid ones first, newest first)."""
+    listed = (await member_services.list_users(code[:32], viewer.principal, limit=500, cursor=None)).items
     member = await member_services.get_member(code[:32], viewer.principal)
+    # Users holding the cooperative's roles are the cooperative admin's to manage: not listed for anyone else.
+    users = [
+        user
+        for user in listed
+        if manages(
+            viewer.principal, user_id=user.id, member_id=member.id, roles=frozenset(user.roles), own_allowed=True
+        )
+    ]
     moment = now()
     rows = [
         TokenRow(token=token, user=user, state=token_state(token, moment))
@@ -179,8 +188,6 @@ async def revoke_token(request: Request[Any, Any, Any], code: FromPath[str], tok
             raise
         flash(request, "error", german_error(exc))
         return redirect(f"/verwaltung/mitglieder/{member.code}/schluessel")
-    # After the commit: the next request, in any process, must see the token withdrawn.
-    await AuthCache(request.app.state.stores.cache).forget_all()
     flash(
         request,
         "ok",

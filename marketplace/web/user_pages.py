@@ -21,7 +21,8 @@ from marketplace.members import passwords
 from marketplace.members import schemas as member_schemas
 from marketplace.members import services as member_services
 from marketplace.members.tables import Member
-from marketplace.web.context import ADMINS, Viewer, current_viewer, german_error, render
+from marketplace.web.catalogue_pages import parse_id
+from marketplace.web.context import ADMINS, Viewer, current_viewer, flash, german_error, redirect, render
 
 #: The order in which the form offers the roles: the member's first, then the cooperative's.
 ROLE_ORDER = (
@@ -124,5 +125,28 @@ async def create_user(request: Request[Any, Any, Any], code: FromPath[str]) -> R
     )
 
 
+@post("/verwaltung/benutzer/{user_id:str}/status", name="web:user-status")
+async def change_user_status(request: Request[Any, Any, Any], user_id: FromPath[str]) -> Response[Any]:
+    """Deactivate a user (its tokens and sessions stop working at once) or activate it again."""
+    viewer = await current_viewer(request, *ADMINS)
+    form = await request.form()
+    active = str(form.get("active", "")) == "ja"
+    try:
+        user = await member_services.update_user(
+            parse_id(user_id), member_schemas.UserUpdate(active=active), viewer.principal
+        )
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        text = german_error(exc)
+        if "yourself" in exc.detail:
+            text = "Ihren eigenen Zugang kann nur ein anderer Administrator ändern."
+        flash(request, "error", text)
+        return redirect("/verwaltung")
+    text = "ist wieder aktiv" if user.active else "ist deaktiviert; seine Schlüssel und Sitzungen gelten nicht mehr"
+    flash(request, "ok", f"Der Benutzer {user.email} {text}.")
+    return redirect(f"/verwaltung/mitglieder/{user.member}")
+
+
 #: The handlers of this module, for the pages' router.
-USER_PAGES = [new_user_page, create_user]
+USER_PAGES = [new_user_page, create_user, change_user_status]

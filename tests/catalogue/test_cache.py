@@ -107,3 +107,44 @@ async def test_a_change_through_one_instance_is_visible_through_another_sharing_
         assert detail["current_version"]["unit_price"] == "12.34"
         await a.post(f"{url}/retire", headers=bearer(provider))
         assert (await b.get("/api/v1/offers", headers=bearer(reader))).json()["items"] == []
+
+
+async def test_a_change_through_one_instance_is_visible_through_another_without_redis() -> None:
+    provider = await token("KDZ-MZ", "provider")
+    reader = await token("HZD", "buyer")
+    first, second = create_app(settings(redis_url=None)), create_app(settings(redis_url=None))
+    async with running_app(first) as a, running_app(second) as b:
+        offer = await create_offer(a, provider, publish=True)
+        url = f"/api/v1/offers/{offer['id']}"
+        for _ in range(2):  # each instance caches in its own memory
+            await b.get("/api/v1/offers", headers=bearer(reader))
+            await b.get(url, headers=bearer(reader))
+        changed = await a.patch(url, headers=bearer(provider), json={"unit_price": "12.34"})
+        listed = (await b.get("/api/v1/offers", headers=bearer(reader))).json()["items"]
+        detail = (await b.get(url, headers=bearer(reader))).json()
+    assert changed.status_code == 200
+    assert listed[0]["current_version"]["unit_price"] == "12.34"
+    assert detail["current_version"]["unit_price"] == "12.34"
+
+
+async def test_a_change_committed_by_another_process_needs_no_message_to_be_seen() -> None:
+    """A change made without any app (the CLI, another process) moves the counter in its own transaction."""
+    from decimal import Decimal
+
+    from marketplace.auth import Actor
+    from marketplace.catalogue import schemas, services
+    from marketplace.members.tables import Member
+
+    provider = await token("KDZ-MZ", "provider")
+    reader = await token("HZD", "buyer")
+    async with running_app(redis_url=None) as client:
+        offer = await create_offer(client, provider, publish=True)
+        for _ in range(2):
+            await client.get("/api/v1/offers", headers=bearer(reader))
+        kdz = await Member.select(Member.id).where(Member.code == "KDZ-MZ").first()
+        assert kdz is not None
+        await services.update_offer(
+            offer["id"], schemas.OfferUpdate(unit_price=Decimal("5.00")), kdz["id"], Actor(label="cli"), if_match=None
+        )
+        listed = (await client.get("/api/v1/offers", headers=bearer(reader))).json()["items"]
+    assert listed[0]["current_version"]["unit_price"] == "5.00"

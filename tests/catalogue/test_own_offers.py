@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from marketplace.catalogue import services
-from marketplace.members.services import authenticate
+from marketplace.members.authentication import authenticate
 from tests.builders import bearer, running_app, token
 from tests.catalogue.helpers import create_offer
 
@@ -14,7 +14,7 @@ async def test_own_offers_list_drafts_and_published_newest_first_with_current_te
         published = await create_offer(client, provider, publish=True, title="Erstes Angebot")
         draft = await create_offer(client, provider, title="Zweites Angebot")
         await client.patch(f"/api/v1/offers/{published['id']}", headers=bearer(provider), json={"unit_price": "95.50"})
-        offers = await services.list_own_offers(await authenticate(provider))
+        offers = await services.list_own_offers((await authenticate(provider)).principal)
     assert [(str(o.id), o.status) for o in offers] == [(draft["id"], "draft"), (published["id"], "published")]
     assert (offers[1].current_version.number, str(offers[1].current_version.unit_price)) == (2, "95.50")
 
@@ -24,5 +24,5 @@ async def test_own_offers_leave_out_another_members_offers() -> None:
     other = await token("EKOM21", "provider")
     async with running_app() as client:
         await create_offer(client, other, title="Fremder Entwurf")
-        offers = await services.list_own_offers(await authenticate(provider))
+        offers = await services.list_own_offers((await authenticate(provider)).principal)
     assert offers == []
