@@ -8,9 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Litestar, Request
-from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.memory import MemoryChannelsBackend
-from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
@@ -29,7 +26,9 @@ from marketplace.config import Settings, load_settings
 from marketplace.db import connection_pool, prepare_database
 from marketplace.errors import EXCEPTION_HANDLERS
 from marketplace.events.controllers import EventController
+from marketplace.events.hub import EventHub
 from marketplace.events.services import dispatcher
+from marketplace.events.streams import AccessWatch
 from marketplace.health import health
 from marketplace.input_guard import reject_nul_characters
 from marketplace.maintenance import maintenance
@@ -43,6 +42,7 @@ from marketplace.reconciliation.controllers import (
     OpenItemController,
     SettlementPaymentController,
 )
+from marketplace.serving import streams_end_on_stop_signal
 from marketplace.settlement.controllers import SettlementController, SettlementRunController
 from marketplace.settlement.jobs import RunDispatcher
 from marketplace.store import Stores
@@ -65,25 +65,32 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging(settings.log_format, settings.log_level)
     BookingSettings.request_expiry = timedelta(days=settings.request_expiry_days)
     stores = Stores(settings.redis_url, settings.redis_timeout_seconds, settings.redis_breaker_seconds)
-    channels = ChannelsPlugin(
-        backend=RedisChannelsPubSubBackend(redis=stores.redis) if stores.redis else MemoryChannelsBackend(),
-        arbitrary_channels_allowed=True,
+    hub = EventHub(
+        settings.redis_url,
+        timeout=settings.redis_timeout_seconds,
+        breaker=stores.breaker,
+        publisher=stores.redis,
+        streams_per_token=settings.event_streams_per_token,
     )
+    access_watch = AccessWatch(hub)
     settlement_runs = RunDispatcher(settings, stores.redis, stores.breaker)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await prepare_database()
-        jobs = [dispatcher(channels), maintenance(settings.maintenance_interval_seconds)]
+        jobs = [dispatcher(hub), access_watch.job(), maintenance(settings.maintenance_interval_seconds)]
         jobs += settlement_runs.background_jobs()
         try:
             # Without a pool each query opens its own connection (slower, but free of any event loop).
             async with connection_pool(settings.database_pool_size):
+                hub.start()
                 for job in jobs:
                     job.start()
                 try:
-                    yield
+                    with streams_end_on_stop_signal(hub):
+                        yield
                 finally:
+                    await hub.stop()
                     for job in jobs:
                         await job.stop()
                     await settlement_runs.close()
@@ -136,7 +143,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             NettingRunController,
             reconciliation_controllers.ReconciliationController,
         ],
-        plugins=[channels],
         middleware=[
             RequestContextMiddleware(),
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATHS),
@@ -146,7 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[stamp_response],
         before_request=reject_nul_characters,
         stores={"rate_limit": stores.rate_limit, "cache": stores.cache},
-        state=State({"settings": settings, "stores": stores}),
+        state=State({"settings": settings, "stores": stores, "event_hub": hub}),
         lifespan=[lifespan],
         openapi_config=openapi,
         template_config=template_config(),

@@ -83,19 +83,11 @@ async def migrate() -> None:
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "8000")), show_default="8000 or $PORT")
 @click.option("--workers", type=int, default=1, show_default=True, help="Processes to serve with.")
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the exchange over HTTP."""
-    import uvicorn
+    """Serve the exchange over HTTP (a stop signal ends event streams and waits at most SHUTDOWN_TIMEOUT_SECONDS)."""
+    from marketplace.config import load_settings
+    from marketplace.serving import serve as run_server
 
-    uvicorn.run(
-        "marketplace.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        access_log=False,
-        log_level="warning",
-    )
+    run_server(load_settings(), host=host, port=port, workers=workers)
 
 
 @main.command()

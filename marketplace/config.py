@@ -42,6 +42,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     settlement_heartbeat_seconds: float = 5.0
     settlement_stale_seconds: float = 60.0
     settlement_recovery_seconds: float = 30.0
+    event_keepalive_seconds: float = 15.0
+    event_streams_per_token: int = 5
+    shutdown_timeout_seconds: float = 10.0
+    header_timeout_seconds: float = 10.0
 
     @property
     def uses_postgres(self) -> bool:
@@ -116,4 +120,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         settlement_recovery_seconds=_positive(
             "SETTLEMENT_RECOVERY_SECONDS", env.get("SETTLEMENT_RECOVERY_SECONDS", "30")
         ),
+        event_keepalive_seconds=_positive("EVENT_KEEPALIVE_SECONDS", env.get("EVENT_KEEPALIVE_SECONDS", "15")),
+        event_streams_per_token=int(_positive("EVENT_STREAMS_PER_TOKEN", env.get("EVENT_STREAMS_PER_TOKEN", "5"))),
+        shutdown_timeout_seconds=_positive("SHUTDOWN_TIMEOUT_SECONDS", env.get("SHUTDOWN_TIMEOUT_SECONDS", "10")),
+        header_timeout_seconds=_positive("HEADER_TIMEOUT_SECONDS", env.get("HEADER_TIMEOUT_SECONDS", "10")),
     )

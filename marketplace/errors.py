@@ -109,6 +109,17 @@ class InvalidInput(DomainError):
     slug = "invalid-input"
 
 
+class TooManyRequests(DomainError):
+    """A limit per caller is reached (open event streams, …); ``retry_after`` says when to try again."""
+
+    status_code = HTTPStatus.TOO_MANY_REQUESTS
+    slug = "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 def _problem_response(
     request: Request[Any, Any, Any], problem: Problem, headers: dict[str, str] | None = None
 ) -> Response[Any]:
@@ -146,8 +157,16 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> R
             errors=exc.errors,
             state=exc.state,
         ),
-        headers={"WWW-Authenticate": 'Bearer realm="marketplace"'} if status == 401 else None,
+        headers=_domain_headers(exc),
     )
+
+
+def _domain_headers(exc: DomainError) -> dict[str, str] | None:
+    if isinstance(exc, Unauthorized):
+        return {"WWW-Authenticate": 'Bearer realm="marketplace"'}
+    if isinstance(exc, TooManyRequests):
+        return {"Retry-After": str(exc.retry_after)}
+    return None
 
 
 def _ledger_slug(exc: ledger.LedgerError) -> str:

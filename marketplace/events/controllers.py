@@ -1,29 +1,19 @@
-"""``GET /api/v1/events``: the caller's member's events as Server-Sent Events."""
+"""``GET /api/v1/events``: the caller's member's events as Server-Sent Events (see ``streams``)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
-import structlog
 from litestar import Controller, Request, get
-from litestar.channels import ChannelsPlugin
-from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import ServerSentEvent
 
 from marketplace.auth import Principal
-from marketplace.clock import now
 from marketplace.errors import AUTHENTICATED, problems
-from marketplace.events.services import Event, channel_for, history
-from marketplace.store import REDIS_FAILURES
-
-KEEPALIVE_SECONDS = 15.0
-POLL_SECONDS = 1.0
-log = structlog.get_logger(__name__)
+from marketplace.events.hub import EventHub
+from marketplace.events.streams import event_stream
 
 LastEventId = Annotated[
     str | None,
@@ -34,9 +24,15 @@ LastEventId = Annotated[
     ),
 ]
 
-
-def _message(event: Event) -> ServerSentEventMessage:
-    return ServerSentEventMessage(id=str(event.id), event=event.type, data=msgspec.json.encode(event).decode())
+_STREAM = ResponseSpec(
+    data_container=str,
+    description=(
+        "A stream of Server-Sent Events (text/event-stream): `id` (resume with Last-Event-ID), `event` (the type, "
+        "e.g. request.accepted) and `data` (the event as JSON); comments keep the connection alive and end it."
+    ),
+    media_type="text/event-stream",
+    generate_examples=False,
+)
 
 
 def _parse_id(value: str | None) -> UUID | None:
@@ -54,49 +50,17 @@ class EventController(Controller):
 
     @get(
         operation_id="streamEvents",
-        responses=problems(*AUTHENTICATED),
-        include_in_schema=True,
+        media_type="text/event-stream",
+        responses={200: _STREAM, **problems(*AUTHENTICATED)},
         opt={"exclude_from_rate_limit": True},
     )
-    async def stream(
-        self,
-        request: Request[Principal, Any, Any],
-        channels: NamedDependency[ChannelsPlugin],
-        last_event_id: LastEventId = None,
-    ) -> ServerSentEvent:
-        """Server-Sent Events for your member; each event's id lets a client resume and de-duplicate."""
-        member_id = request.user.member_id
+    async def stream(self, request: Request[Principal, Any, Any], last_event_id: LastEventId = None) -> ServerSentEvent:
+        """Server-Sent Events for your member; each event's id lets a client resume and de-duplicate.
 
-        async def messages() -> AsyncGenerator[ServerSentEventMessage, None]:
-            connected_at = now()
-            last: UUID | None = _parse_id(last_event_id)
-            try:
-                async with channels.start_subscription([channel_for(member_id)]) as subscriber:
-                    # Subscribed first, then the history: nothing falls between the two; duplicates are skipped.
-                    sent: set[UUID] = set()
-                    if last is not None:
-                        for event in await history(member_id, last):
-                            sent.add(event.id)
-                            last = event.id
-                            yield _message(event)
-                    events = subscriber.iter_events()
-                    while True:
-                        try:
-                            raw = await asyncio.wait_for(anext(events), KEEPALIVE_SECONDS)
-                        except TimeoutError:
-                            yield ServerSentEventMessage(comment="keep-alive")
-                            continue
-                        event = msgspec.json.decode(raw, type=Event)
-                        if event.id not in sent:
-                            last = event.id
-                            yield _message(event)
-            except REDIS_FAILURES as exc:
-                log.warning("events_channel_unavailable", error=type(exc).__name__)
-            # Without the channels (Redis down), read the outbox itself: slower, the same events.
-            while True:
-                for event in await history(member_id, last, since=connected_at):
-                    last = event.id
-                    yield _message(event)
-                await asyncio.sleep(POLL_SECONDS)
-
-        return ServerSentEvent(messages())
+        At most ``EVENT_STREAMS_PER_TOKEN`` streams per token are open at once (429 beyond). A stream ends when its
+        token is revoked or expires, its user is deactivated or its member suspended, and when the server stops.
+        """
+        hub: EventHub = request.app.state.event_hub
+        subscription = hub.subscribe(request.user.member_id, request.user.token_id)
+        keepalive = request.app.state.settings.event_keepalive_seconds
+        return ServerSentEvent(event_stream(subscription, _parse_id(last_event_id), keepalive=keepalive))

@@ -1,4 +1,4 @@
-"""Writing events into the outbox, handing them to the channels, and reading a member's history.
+"""Writing events into the outbox, handing them to the hub, and reading a member's history.
 
 ``emit`` is called inside the transaction of the change it announces, so an event exists exactly when the change
 does. The dispatcher publishes unpublished rows and only then marks them; a process that dies in between
@@ -16,13 +16,14 @@ from uuid import UUID
 
 import msgspec
 import structlog
-from litestar.channels import ChannelsPlugin
 
 from marketplace.background import PeriodicJob
 from marketplace.bulk import insert_records
 from marketplace.clock import now
 from marketplace.db import is_postgres, transaction
+from marketplace.events.hub import EventHub
 from marketplace.events.tables import OutboxEvent
+from marketplace.store import REDIS_FAILURES
 
 log = structlog.get_logger(__name__)
 BATCH = 200
@@ -36,11 +37,6 @@ class Event(msgspec.Struct, kw_only=True):
     subject_id: str
     occurred_at: datetime
     data: dict[str, Any]
-
-
-def channel_for(member_id: UUID) -> str:
-    """The channel that carries one member's events."""
-    return f"member:{member_id}"
 
 
 async def emit(event_type: str, subject_id: UUID | str, recipients: Iterable[UUID], data: dict[str, Any]) -> None:
@@ -98,8 +94,12 @@ def _event(row: dict[str, Any]) -> Event:
     )
 
 
-async def publish_pending(channels: ChannelsPlugin, limit: int = BATCH) -> int:
-    """Publish up to ``limit`` unpublished events in order and mark them; the number published."""
+async def publish_pending(hub: EventHub, limit: int = BATCH) -> int:
+    """Publish up to ``limit`` unpublished events in order and mark them; the number published.
+
+    A failure to publish (Redis down) leaves the rows unpublished for the next round; the streams of every
+    process read the outbox themselves meanwhile, so nothing waits for Redis.
+    """
     # A cheap look first: on SQLite the transaction below takes the write lock.
     if not await OutboxEvent.exists().where(OutboxEvent.published_at.is_null()):
         return 0
@@ -116,7 +116,12 @@ async def publish_pending(channels: ChannelsPlugin, limit: int = BATCH) -> int:
         rows = await query
         for row in rows:
             event = _event(row)
-            await channels.wait_published(msgspec.json.encode(event), channel_for(row["member"]))
+            try:
+                await hub.publish(row["member"], msgspec.json.encode(event))
+            except REDIS_FAILURES:
+                # Redis is down: the rows wait for the next round; the streams read the outbox meanwhile, and the
+                # hub has said so once in the log.
+                return 0
         if rows:
             await OutboxEvent.update({OutboxEvent.published_at: now()}).where(
                 OutboxEvent.id.is_in([row["id"] for row in rows])
@@ -137,22 +142,26 @@ async def history(
             .where((OutboxEvent.id == after) & (OutboxEvent.member == member_id))
             .first()
         )
-        if anchor is None:
+        if anchor is None and since is None:
             return []
-        query = query.where(
-            (OutboxEvent.created_at > anchor["created_at"])
-            | ((OutboxEvent.created_at == anchor["created_at"]) & (OutboxEvent.id > after))
-        )
+        if anchor is None:
+            # Not one of the member's events (another member's id, or purged): what happened since ``since``.
+            query = query.where(OutboxEvent.created_at >= since)
+        else:
+            query = query.where(
+                (OutboxEvent.created_at > anchor["created_at"])
+                | ((OutboxEvent.created_at == anchor["created_at"]) & (OutboxEvent.id > after))
+            )
     rows = await query.order_by(OutboxEvent.created_at, OutboxEvent.id).limit(limit)
     return [_event(row) for row in rows]
 
 
-async def publish_all(channels: ChannelsPlugin) -> None:
+async def publish_all(hub: EventHub) -> None:
     """Publish every pending event, a batch at a time."""
-    while await publish_pending(channels) == BATCH:
+    while await publish_pending(hub) == BATCH:
         pass
 
 
-def dispatcher(channels: ChannelsPlugin, interval: float = 0.5) -> PeriodicJob:
+def dispatcher(hub: EventHub, interval: float = 0.5) -> PeriodicJob:
     """The background job that publishes the outbox of this process every ``interval`` seconds."""
-    return PeriodicJob("outbox-dispatcher", lambda: publish_all(channels), interval)
+    return PeriodicJob("outbox-dispatcher", lambda: publish_all(hub), interval)
