@@ -412,7 +412,7 @@ async def _reconciled_until() -> date | None:
 async def import_statement(content: bytes, actor: Actor) -> schemas.ImportResult:
     """Import a camt.053 or CSV file: store its new lines, match and book them; all or nothing."""
     try:
-        parsed = parsing.parse(content)
+        parsed = parsing.parse(content, today=today())
     except parsing.StatementError as exc:
         raise InvalidInput(
             f"The file is not a bank statement this service reads: {exc}.",

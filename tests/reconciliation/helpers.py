@@ -6,16 +6,23 @@ HZD pays from ``HZD_IBAN``, KDZ-MZ is paid to ``KDZ_IBAN``; the clearing account
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
 import httpx
+from litestar import Litestar
 
+from ledger.tables import Account, RecordedAssertion
+from ledger.tables import Entry as LedgerEntry
+from marketplace.app import create_app
+from marketplace.audit.tables import AuditEvent
 from marketplace.members.tables import Member
+from marketplace.reconciliation.tables import BankAllocation, BankLine, BankStatement, SettlementPayment
 from tests.booking.helpers import published_offer
-from tests.builders import bearer, token
+from tests.builders import bearer, settings, token
 from tests.settlement.helpers import Exchange, agreement, run
 from tests.settlement.scenario import PERIOD, february
 
@@ -190,3 +197,15 @@ async def cycle(client: httpx.AsyncClient) -> tuple[Exchange, dict[str, str]]:
 
 async def net(client: httpx.AsyncClient, token_value: str, **headers: str) -> httpx.Response:
     return await client.post("/api/v1/netting-runs", headers={**bearer(token_value), **headers}, json={"as_of": AS_OF})
+
+
+@functools.cache
+def shared_app() -> Litestar:
+    """One app for the many small imports of a module: building an app takes a second, starting it milliseconds."""
+    return create_app(settings())
+
+
+async def stored() -> tuple[int, ...]:
+    """The rows of every table an import writes to: equal before and after means the import changed nothing."""
+    tables = (BankStatement, BankLine, BankAllocation, SettlementPayment, LedgerEntry, Account, RecordedAssertion)
+    return (*[await table.count() for table in tables], await AuditEvent.count())
