@@ -18,7 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 
 from marketplace.accounting.controllers import LedgerController
 from marketplace.audit.controllers import AuditController
-from marketplace.auth import TokenAuthenticationMiddleware, bearer_token, hash_token
+from marketplace.auth import bearer_token, hash_token
 from marketplace.booking.controllers import AgreementController, RequestController
 from marketplace.booking.services import BookingSettings
 from marketplace.catalogue.controllers import CategoryController, OfferController
@@ -32,6 +32,7 @@ from marketplace.events.streams import AccessWatch
 from marketplace.health import health
 from marketplace.input_guard import reject_nul_characters
 from marketplace.maintenance import maintenance
+from marketplace.members.authentication import TokenAuthenticationMiddleware
 from marketplace.members.controllers import MeController, MemberController, TokenController, UserController
 from marketplace.observability import RequestContextMiddleware, configure_logging, stamp_response
 from marketplace.openapi import finish_openapi

@@ -1,8 +1,9 @@
 """Authentication by bearer token and authorisation by role.
 
-A token is random, shown once and stored as its SHA-256; the middleware resolves it to a ``Principal`` (user,
-member, roles) on every request, so that a revoked token, a deactivated user or a suspended member stops
-working at once. Guards check roles; tenancy (another member's object answers 404) is the services' job.
+A token is random, shown once and stored as its SHA-256; ``members.authentication`` resolves it to a
+``Principal`` (user, member, roles) on every request, so that a revoked token, a deactivated user or a suspended
+member stops working at once. Guards check roles; tenancy (another member's object answers 404) is the services'
+job.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from uuid import UUID
 
 import msgspec
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from marketplace.errors import Forbidden
 
@@ -94,20 +93,6 @@ def bearer_token(authorization: str | None) -> str | None:
     if scheme.lower() != "bearer" or not token:
         return None
     return token
-
-
-class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
-    """Resolve the bearer token to a ``Principal`` (see ``members.authentication``); ``request.auth`` holds the rest."""
-
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        """Authenticate one request or answer 401."""
-        from marketplace.members.authentication import authenticate  # the middleware is built before the services
-
-        token = bearer_token(connection.headers.get("authorization"))
-        if token is None:
-            raise NotAuthorizedException("A bearer token is required: send 'Authorization: Bearer <token>'.")
-        resolved = await authenticate(token)
-        return AuthenticationResult(user=resolved.principal, auth=resolved)
 
 
 def requires(*roles: Role) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:

@@ -17,8 +17,11 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from marketplace.auth import Principal, hash_token
+from marketplace.auth import Principal, bearer_token, hash_token
 from marketplace.clock import now
 from marketplace.errors import Forbidden, Unauthorized
 from marketplace.events.counters import CATALOGUE
@@ -109,3 +112,15 @@ async def valid_tokens(token_ids: Collection[UUID]) -> set[UUID]:
         and row["user_active"]
         and row["member_status"] == Member.Status.active
     }
+
+
+class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
+    """Resolve the bearer token to a ``Principal``; ``request.auth`` holds the whole ``Authenticated``."""
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        """Authenticate one request or answer 401."""
+        token = bearer_token(connection.headers.get("authorization"))
+        if token is None:
+            raise NotAuthorizedException("A bearer token is required: send 'Authorization: Bearer <token>'.")
+        resolved = await authenticate(token)
+        return AuthenticationResult(user=resolved.principal, auth=resolved)
