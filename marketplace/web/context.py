@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 import ledger
 from marketplace.auth import Principal, Role
+from marketplace.config import Settings
 from marketplace.errors import (
     Conflict,
     DomainError,
@@ -166,6 +167,12 @@ def render(
         },
         status_code=status_code,
     )
+
+
+def public_url(request: Request[Any, Any, Any], path: str) -> str:
+    """The absolute URL of ``path`` on ``PUBLIC_BASE_URL``, for links that leave the page (never the Host header)."""
+    settings: Settings = request.app.state.settings
+    return settings.public_url(path)
 
 
 def redirect(path: str) -> Redirect:

@@ -174,13 +174,13 @@ def test_a_forged_or_expired_session_cookie_is_ignored() -> None:
 async def test_a_member_admin_creates_a_one_time_link_that_sets_the_password() -> None:
     admin = await token("HZD", "member_admin")
     buyer_token = await token("HZD", "buyer")
-    async with web_client() as client:
+    async with web_client(public_base_url="https://austausch.kopit.example") as client:
         buyer_id = await user_id_of(buyer_token, client)
         created = await client.post(f"/api/v1/users/{buyer_id}/password-link", headers=bearer(admin))
         assert created.status_code == 201, created.text
         link = created.json()
         assert link["path"].startswith("/passwort/")
-        assert link["url"] == "https://kopit.test" + link["path"]
+        assert link["url"] == "https://austausch.kopit.example" + link["path"]
         page = await client.get(link["path"])
         assert page.status_code == 200
         assert link["email"] in page.text
