@@ -151,9 +151,10 @@ def render(
     viewer: Viewer | None = None,
     *,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Template:
-    """A page: ``template`` with the viewer, the CSRF token and the flash messages."""
+    """A page: ``template`` with the viewer, the CSRF token and the flash messages (and ``headers``, if any)."""
     session: WebSession = session_of(request)
     return Template(
         template_name=template,
@@ -166,6 +167,7 @@ def render(
             **context,
         },
         status_code=status_code,
+        headers=headers,
     )
 
 
