@@ -2,7 +2,8 @@
 
 Pages call the services with the ``Principal`` of the session's user (``members.passwords.session_principal``:
 the same rules as for bearer tokens, a suspended member's users are signed out). Roles are checked here, tenancy
-by the services, so another member's object answers the 404 page, as the API answers 404.
+by the services, so another member's object answers the 404 page, as the API answers 404: to a form as to a GET.
+A page that shows a service's refusals as messages therefore lets ``NotFound`` through to the error page.
 """
 
 from __future__ import annotations
