@@ -7,6 +7,7 @@ Every value has a default that gives the embedded mode (SQLite under ``var/``, n
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -46,11 +47,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     event_streams_per_token: int = 5
     shutdown_timeout_seconds: float = 10.0
     header_timeout_seconds: float = 10.0
+    #: Where people reach the exchange; every link the exchange hands out starts with it (never with a Host header).
+    public_base_url: str = "http://127.0.0.1:8000"
 
     @property
     def uses_postgres(self) -> bool:
         """True when ``database_url`` points at PostgreSQL."""
         return is_postgres_url(self.database_url)
+
+    def public_url(self, path: str) -> str:
+        """The absolute URL of ``path`` (``/passwort/…``) on ``public_base_url``."""
+        return self.public_base_url + path
 
 
 def is_postgres_url(url: str) -> bool:
@@ -90,6 +97,29 @@ def _positive(name: str, value: str) -> float:
     return number
 
 
+#: A base URL: http(s), a host name or [IPv6 address], an optional port, nothing after it but an optional slash.
+_BASE_URL = re.compile(r"https?://([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(:(?P<port>\d{1,5}))?/?")
+
+
+def public_base_url(value: str) -> str:
+    """``PUBLIC_BASE_URL`` checked (a path, query, user or odd character refuses to start), without a final ``/``."""
+    found = _BASE_URL.fullmatch(value)
+    if found is None or not 0 < int(found["port"] or 80) < 65536:
+        raise ValueError(f"PUBLIC_BASE_URL must look like https://austausch.example or http://host:8000, not {value!r}")
+    return value.rstrip("/")
+
+
+#: Addresses that listen everywhere; the default base URL reaches them through the loopback address.
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}  # noqa: S104 - looked up, never bound
+
+
+def _default_base_url(env: dict[str, str]) -> str:
+    # Where `make run` / `marketplace serve` listen: right for development, never for a public service.
+    host = env.get("HOST") or "127.0.0.1"
+    host = _WILDCARDS.get(host, f"[{host}]" if ":" in host else host)
+    return f"http://{host}:{env.get('PORT') or '8000'}"
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read the settings from ``environ`` (default: the process environment)."""
     env = dict(os.environ if environ is None else environ)
@@ -124,4 +154,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         event_streams_per_token=int(_positive("EVENT_STREAMS_PER_TOKEN", env.get("EVENT_STREAMS_PER_TOKEN", "5"))),
         shutdown_timeout_seconds=_positive("SHUTDOWN_TIMEOUT_SECONDS", env.get("SHUTDOWN_TIMEOUT_SECONDS", "10")),
         header_timeout_seconds=_positive("HEADER_TIMEOUT_SECONDS", env.get("HEADER_TIMEOUT_SECONDS", "10")),
+        public_base_url=public_base_url(env.get("PUBLIC_BASE_URL") or _default_base_url(env)),
     )

@@ -258,7 +258,8 @@ class TokenController(Controller):
         """A one-time link (valid 48 hours) with which a user of your member sets a password for the web pages."""
         token, expires_at, email = await passwords.create_password_link(user_id, request.user)
         path = f"/passwort/{token}"
-        url = str(request.base_url).rstrip("/") + path
+        # The configured address, never the request's Host header: a forged one would send the link elsewhere.
+        url = request.app.state.settings.public_url(path)
         return schemas.PasswordLink(user_id=user_id, email=email, url=url, path=path, expires_at=expires_at)
 
     @get("/users/{user_id:uuid}/tokens", operation_id="listTokens", responses=problems(*AUTHENTICATED, 404))

@@ -1,12 +1,13 @@
-"""Passwords for the web pages: hashing, one-time password links, sign-in with a lock-out.
+"""Passwords for the web pages: hashing, one-time password links, sign-in with growing delays.
 
 Passwords are hashed with scrypt (``hashlib.scrypt``, memory-hard, a random salt per password); the stored form
 ``scrypt$N$r$p$salt$hash`` names its parameters so that they can be raised later. A password is set only through
 a one-time link that a member's admin (or the cooperative's admin) creates: the link's token is random, shown
 once, stored as its SHA-256, expires after ``LINK_LIFETIME`` and works once; a new link revokes the older ones.
 
-Sign-in counts failed attempts per account: the ``MAX_FAILED_SIGN_INS``-th locks the account for
-``LOCKOUT``. The hash is computed outside any transaction (it takes tens of milliseconds on purpose).
+Sign-in never locks an account (anyone who knows an e-mail address could lock its user out). Failed attempts
+make the next attempt wait instead, counted per account and per client address in ``sign_in_delays`` (see
+``sign_in``). The hash is computed outside any transaction (it takes tens of milliseconds on purpose).
 """
 
 from __future__ import annotations
@@ -16,19 +17,30 @@ import base64
 import functools
 import hashlib
 import hmac
+import ipaddress
+import math
 import secrets
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from http import HTTPStatus
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from marketplace.audit import services as audit_services
 from marketplace.auth import Actor, Principal, Role, hash_token
 from marketplace.clock import now
-from marketplace.db import transaction
-from marketplace.errors import FieldError, Forbidden, InvalidInput, InvalidTransition, NotFound, Unauthorized
+from marketplace.db import is_postgres, transaction
+from marketplace.errors import (
+    DomainError,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    Unauthorized,
+)
 from marketplace.members.stewardship import ensure_manages, parse_roles
-from marketplace.members.tables import EndedWebSession, Member, PasswordLink, User
+from marketplace.members.tables import EndedWebSession, Member, PasswordLink, SignInDelay, User
 
 #: scrypt cost: 2**15 × 8 × 128 bytes = 32 MiB of memory and some 50-100 ms per hash.
 SCRYPT_N = 2**15
@@ -37,8 +49,12 @@ SCRYPT_P = 1
 _MAXMEM = 64 * 1024 * 1024
 MIN_LENGTH = 10
 MAX_LENGTH = 200
-MAX_FAILED_SIGN_INS = 5
-LOCKOUT = timedelta(minutes=15)
+#: Failed sign-ins that cost nothing: of an account, and of a client address (an office may sit behind one).
+ACCOUNT_FREE_FAILURES = 3
+ADDRESS_FREE_FAILURES = 10
+#: The longest wait a run of failures can cause, and how long a quiet counter is kept.
+MAX_DELAY = timedelta(minutes=15)
+FORGET_AFTER = timedelta(hours=24)
 LINK_LIFETIME = timedelta(hours=48)
 
 
@@ -76,8 +92,10 @@ def verify_password(password: str, stored: str) -> bool:
 
 @functools.cache
 def _dummy_hash() -> str:
-    """Compared against when the e-mail address is unknown, so that the answer takes as long as for a known one."""
-    return hash_password(secrets.token_urlsafe(16))
+    """Checked against when the e-mail address is unknown (or has no usable password): the same scrypt work as a
+    known address costs. Its salt and digest are random, so no password matches, and making it costs no hash (the
+    first unknown address of a process must cost no more than a known one)."""
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(secrets.token_bytes(16))}${_b64(secrets.token_bytes(32))}"
 
 
 def password_fingerprint(stored: str | None) -> str:
@@ -206,14 +224,14 @@ async def set_password_with_link(token: str, password: str) -> str:
 
 
 async def _store_password(user_id: UUID, hashed: str, moment: datetime) -> None:
-    await User.update(
-        {
-            User.password_hash: hashed,
-            User.password_changed_at: moment,
-            User.failed_sign_ins: 0,
-            User.locked_until: None,
-        }
-    ).where(User.id == user_id)
+    """Store a new password; the account's count of failed sign-ins starts again."""
+    changed = (
+        await User.update({User.password_hash: hashed, User.password_changed_at: moment})
+        .where(User.id == user_id)
+        .returning(User.email)
+    )
+    for row in changed:
+        await SignInDelay.delete().where(SignInDelay.subject == account_subject(row["email"]))
 
 
 async def set_password(user_id: UUID, password: str, actor: Actor) -> None:
@@ -233,77 +251,192 @@ async def set_password(user_id: UUID, password: str, actor: Actor) -> None:
 # --- signing in -----------------------------------------------------------------------------------------
 
 
-class AccountLocked(Unauthorized):
-    """Too many failed sign-ins: the account refuses passwords until ``until``."""
+class SignInDelayed(DomainError):
+    """Too many failed sign-ins of the account or from the client address: the next attempt must wait.
 
-    slug = "account-locked"
+    The password of a refused attempt is not checked, so guessing on during the wait gains nothing.
+    """
 
-    def __init__(self, until: datetime) -> None:
-        super().__init__(f"Too many failed sign-ins; the account is locked until {until.isoformat()}.")
-        self.until = until
+    status_code = HTTPStatus.TOO_MANY_REQUESTS
+    slug = "sign-in-delayed"
+
+    def __init__(self, wait: timedelta) -> None:
+        #: Whole seconds to wait (rounded up: an attempt after them is never refused for the same failures).
+        self.seconds = max(1, math.ceil(wait.total_seconds()))
+        super().__init__(f"Too many failed sign-ins; try again in {self.seconds} seconds.")
 
 
 class MemberNotActive(Forbidden):
     """The user's member is suspended or has left: its users cannot sign in."""
 
 
-async def sign_in(email: str, password: str) -> tuple[UUID, str]:
-    """Check an e-mail address and password: the user's id and password fingerprint, or a refusal.
+def delay_after(failures: int, free: int) -> timedelta:
+    """The wait before the next attempt after ``failures`` failures in a row of a counter with ``free`` free ones.
 
-    Wrong or unknown credentials raise ``Unauthorized`` (the same for both); a locked account ``AccountLocked``;
-    a user of a suspended or departed member ``MemberNotActive``.
+    None before the ``free``-th failure; then 1 second, and twice as long after each further failure, at most
+    ``MAX_DELAY``.
     """
+    if failures < free:
+        return timedelta(0)
+    return min(timedelta(seconds=2 ** min(failures - free, 30)), MAX_DELAY)
+
+
+def account_subject(email: str) -> str:
+    """The counter of an e-mail address, known or not; its SHA-256, so that no mistyped address is stored."""
+    return "account:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def address_subject(client: str) -> str:
+    """The counter of a client address: an IPv4 address, or the /64 of an IPv6 one (one host may use all of it)."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return "address:unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return f"address:{address.ipv4_mapped}"
+        return f"address:{ipaddress.IPv6Network((int(address) >> 64 << 64, 64))}"
+    return f"address:{address}"
+
+
+class _Claim(NamedTuple):
+    """One attempt counted against one counter before its password is checked."""
+
+    subject: str
+    failures: int
+    next_attempt_at: datetime
+    earlier_next_attempt_at: datetime
+
+
+async def _counter(subject: str) -> dict[str, Any] | None:
+    query = SignInDelay.select().where(SignInDelay.subject == subject)
+    if is_postgres():
+        query = query.lock_rows()
+    return await query.first()
+
+
+async def _claim_attempt(account: str, address: str, moment: datetime) -> tuple[_Claim, _Claim]:
+    """Count an attempt as a failure of the account and of the address before its password is checked.
+
+    ``SignInDelayed`` (and nothing counted) while either must still wait. Counting first keeps parallel attempts
+    from slipping through together before the first failure is written: each takes the next place in the count,
+    and once the counters are past their free failures the others wait. A success gives its count back.
+    """
+    counters = ((account, ACCOUNT_FREE_FAILURES), (address, ADDRESS_FREE_FAILURES))
+    async with transaction():
+        await SignInDelay.insert(
+            *(
+                SignInDelay(subject=subject, failures=0, next_attempt_at=moment, last_attempt_at=moment)
+                for subject, _ in counters
+            )
+        ).on_conflict(action="DO NOTHING")
+        # Locked one at a time, always the account first: two attempts never wait for each other's rows crosswise.
+        rows = [await _counter(subject) for subject, _ in counters]
+        wait = max(row["next_attempt_at"] - moment for row in rows if row is not None)
+        if wait > timedelta(0):
+            raise SignInDelayed(wait)
+        claims = []
+        for (subject, free), row in zip(counters, rows, strict=True):
+            assert row is not None
+            earlier = row["failures"] if row["last_attempt_at"] > moment - FORGET_AFTER else 0
+            claim = _Claim(subject, earlier + 1, moment + delay_after(earlier + 1, free), row["next_attempt_at"])
+            await SignInDelay.update(
+                {
+                    SignInDelay.failures: claim.failures,
+                    SignInDelay.next_attempt_at: claim.next_attempt_at,
+                    SignInDelay.last_attempt_at: moment,
+                }
+            ).where(SignInDelay.subject == subject)
+            claims.append(claim)
+    return claims[0], claims[1]
+
+
+async def _release(account: _Claim, address: _Claim) -> None:
+    """A right password: the account's count starts again; the address gives back only this attempt's count.
+
+    The address keeps its other failures, or a caller with an account of its own could clear the address's wait
+    between guesses at other accounts.
+    """
+    async with transaction():
+        await SignInDelay.delete().where(SignInDelay.subject == account.subject)
+        row = await _counter(address.subject)
+        if row is None:
+            return
+        latest = row["failures"] == address.failures and row["next_attempt_at"] == address.next_attempt_at
+        await SignInDelay.update(
+            {
+                SignInDelay.failures: max(row["failures"] - 1, 0),
+                SignInDelay.next_attempt_at: address.earlier_next_attempt_at if latest else row["next_attempt_at"],
+            }
+        ).where(SignInDelay.subject == address.subject)
+
+
+async def sign_in(email: str, password: str, client: str) -> tuple[UUID, str]:
+    """Check an e-mail address and password sent from ``client`` (its IP address): the user's id and password
+    fingerprint, or a refusal.
+
+    ``SignInDelayed`` while the account or the client address must wait (the password is then not checked);
+    ``Unauthorized`` for a wrong password or an unknown address, which are answered alike and cost the same scrypt
+    computation (an unknown address is checked against a dummy hash, and counted like an account);
+    ``MemberNotActive`` for a user of a suspended or departed member.
+
+    Every failure counts against the account and the client address. After ``ACCOUNT_FREE_FAILURES`` failures of
+    an account (``ADDRESS_FREE_FAILURES`` from an address) the next attempt waits a second, after each further one
+    twice as long, at most ``MAX_DELAY``; a success starts the account's count again. The counts live in the
+    database, so every process sees them; a count without attempts for ``FORGET_AFTER`` starts again.
+    """
+    address = email.strip().lower()
+    moment = now()
+    account, origin = await _claim_attempt(account_subject(address), address_subject(client), moment)
     row = (
         await User.select(
             User.id,
             User.member,
-            User.email,
             User.active,
             User.password_hash,
-            User.locked_until,
             User.member.status.as_alias("member_status"),
         )
-        .where(User.email == email.strip().lower())
+        .where(User.email == address)
         .first()
     )
-    if row is None or row["password_hash"] is None or not row["active"]:
-        await asyncio.to_thread(verify_password, password, _dummy_hash())
+    usable = row is not None and row["password_hash"] is not None and row["active"]
+    stored = row["password_hash"] if usable and row is not None else _dummy_hash()
+    right = await asyncio.to_thread(verify_password, password, stored)
+    if row is None or not (usable and right):
+        if row is not None and account.failures == ACCOUNT_FREE_FAILURES:
+            await _record_delay(row, account, origin)
         raise Unauthorized("The e-mail address or the password is wrong.")
-    if row["locked_until"] is not None and row["locked_until"] > now():
-        raise AccountLocked(row["locked_until"])
-    if not await asyncio.to_thread(verify_password, password, row["password_hash"]):
-        locked_until = await _count_failure(row)
-        if locked_until is not None:
-            raise AccountLocked(locked_until)
-        raise Unauthorized("The e-mail address or the password is wrong.")
+    await _release(account, origin)
     if row["member_status"] != Member.Status.active:
         raise MemberNotActive(f"The member is {row['member_status']}; its users cannot sign in.")
-    await User.update({User.failed_sign_ins: 0, User.locked_until: None}).where(User.id == row["id"])
     return row["id"], password_fingerprint(row["password_hash"])
 
 
-async def _count_failure(row: dict[str, Any]) -> datetime | None:
-    """Count one failed sign-in (atomically); lock the account at the limit. The lock's end, if it locked."""
+async def _record_delay(row: dict[str, Any], account: _Claim, origin: _Claim) -> None:
+    """The audit event of a user's sign-ins starting to wait (not of every further failure)."""
     async with transaction():
-        counted = (
-            await User.update({User.failed_sign_ins: User.failed_sign_ins + 1})
-            .where(User.id == row["id"])
-            .returning(User.failed_sign_ins)
-        )
-        if not counted or counted[0]["failed_sign_ins"] < MAX_FAILED_SIGN_INS:
-            return None
-        until = now() + LOCKOUT
-        await User.update({User.failed_sign_ins: 0, User.locked_until: until}).where(User.id == row["id"])
         await audit_services.record(
-            Actor(label=row["email"], user_id=row["id"], member_id=row["member"]),
-            action="user.locked",
+            Actor(label="web sign-in"),
+            action="user.sign_in_delayed",
             subject_type="user",
             subject_id=row["id"],
             member_id=row["member"],
-            after={"locked_until": until.isoformat()},
-            reason=f"{MAX_FAILED_SIGN_INS} failed sign-ins",
+            after={
+                "next_attempt_at": account.next_attempt_at.isoformat(),
+                "client": origin.subject.removeprefix("address:"),
+            },
+            reason=f"{account.failures} failed sign-ins in a row",
         )
-        return until
+
+
+async def purge_sign_in_delays() -> int:
+    """Forget the counts of accounts and addresses without attempts for ``FORGET_AFTER``; the number forgotten."""
+    rows = (
+        await SignInDelay.delete()
+        .where(SignInDelay.last_attempt_at < now() - FORGET_AFTER)
+        .returning(SignInDelay.subject)
+    )
+    return len(rows)
 
 
 async def session_principal(user_id: UUID, fingerprint: str, session_id: UUID) -> Principal | None:

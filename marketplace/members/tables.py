@@ -55,9 +55,6 @@ class User(Table, tablename="users"):
     #: ``scrypt$…`` (see ``members.passwords``); none until a password link is used.
     password_hash = Varchar(length=255, null=True, default=None)
     password_changed_at = Timestamptz(null=True, default=None)
-    #: Failed sign-ins since the last success; the fifth locks the account until ``locked_until``.
-    failed_sign_ins = Integer(default=0, null=False)
-    locked_until = Timestamptz(null=True, default=None)
 
 
 class ApiToken(Table, tablename="api_tokens"):
@@ -94,3 +91,14 @@ class EndedWebSession(Table, tablename="ended_web_sessions"):
     owner = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
     ended_at = Timestamptz(null=False)
     expires_at = Timestamptz(null=False)
+
+
+class SignInDelay(Table, tablename="sign_in_delays"):
+    """Failed sign-ins of one account or one client address, and when the next attempt may come."""
+
+    #: ``account:`` and the SHA-256 of the e-mail address, or ``address:`` and the client's address (IPv6: its /64).
+    subject = Varchar(length=80, primary_key=True)
+    #: Attempts since the last success that failed, or are being checked right now.
+    failures = Integer(null=False)
+    next_attempt_at = Timestamptz(null=False)
+    last_attempt_at = Timestamptz(null=False)

@@ -619,6 +619,11 @@ async def list_statements(*, limit: int, cursor: str | None) -> schemas.Statemen
 # --- assigning by hand ----------------------------------------------------------------------------------
 
 
+async def line_exists(line_id: UUID) -> bool:
+    """True when ``line_id`` is a line of an imported bank statement."""
+    return bool(await BankLine.exists().where(BankLine.id == line_id))
+
+
 async def assign_line(line_id: UUID, data: schemas.AssignCreate, actor: Actor) -> schemas.BankLine:
     """Assign a line's unallocated money to a settlement: the consumer's side for money received, else the
     provider's; books ``Liabilities:Unallocated`` against the receivable (or the payable)."""

@@ -28,7 +28,7 @@ from marketplace.web.usage_pages import USAGE_PAGES
 from marketplace.web.user_pages import USER_PAGES
 
 HERE = Path(__file__).parent
-#: Handlers of the pages skip the bearer-token authentication and carry their own rate limit for sign-ins.
+#: Handlers of the pages skip the bearer-token authentication; sign-ins wait after failures (``passwords``).
 WEB_OPT = {"exclude_from_auth": True}
 
 

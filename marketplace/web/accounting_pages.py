@@ -320,6 +320,8 @@ async def reverse(request: Request[Any, Any, Any], number: FromPath[str]) -> Res
         await settlement.reverse_settlement(found.number, data.reason, Actor.of(viewer.principal), viewer.principal)
     except msgspec.ValidationError:
         flash(request, "error", "Bitte geben Sie eine Begründung für die Stornierung an.")
+    except NotFound:
+        raise
     except DomainError as exc:
         flash(request, "error", german_error(exc))
     else:

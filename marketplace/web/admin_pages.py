@@ -17,7 +17,16 @@ from marketplace.members import services as member_services
 from marketplace.members.stewardship import manages
 from marketplace.web.accounting_pages import balance_chart
 from marketplace.web.catalogue_pages import parse_id
-from marketplace.web.context import ADMINS, LEDGER_READERS, current_viewer, error_page, flash, redirect, render
+from marketplace.web.context import (
+    ADMINS,
+    LEDGER_READERS,
+    current_viewer,
+    error_page,
+    flash,
+    public_url,
+    redirect,
+    render,
+)
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -135,5 +144,5 @@ async def password_link(request: Request[Any, Any, Any], user_id: FromPath[str])
             raise
         flash(request, "error", "Für diesen Benutzer können Sie keinen Passwort-Link erstellen.")
         return redirect("/verwaltung")
-    url = str(request.base_url).rstrip("/") + f"/passwort/{token}"
+    url = public_url(request, f"/passwort/{token}")
     return render(request, "password_link.html", viewer, url=url, email=email, expires_at=expires_at)

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
-from litestar.middleware.rate_limit import get_remote_address
 from litestar.params import FromPath, FromQuery
 
-from marketplace.clock import LOCAL_ZONE
 from marketplace.errors import NotFound, Unauthorized
 from marketplace.members import passwords
 from marketplace.web.context import NotSignedIn, current_viewer, end_session, error_page, redirect, render
 from marketplace.web.session import session_of
-
-#: Sign-in attempts per minute from one client address (the lock-out per account is in ``passwords``).
-SIGN_IN_ATTEMPTS_PER_MINUTE = 10
 
 RULE_TEXTS = {
     "too_short": f"mindestens {passwords.MIN_LENGTH} Zeichen",
@@ -33,12 +27,10 @@ def _safe_target(value: str | None) -> str:
     return "/katalog"
 
 
-async def _over_limit(request: Request[Any, Any, Any]) -> bool:
-    store = request.app.state.stores.rate_limit
-    key = f"web-sign-in:{get_remote_address(request)}:{int(time.time() // 60)}"
-    count = int(await store.get(key) or 0) + 1
-    await store.set(key, str(count), expires_in=120)
-    return count > SIGN_IN_ATTEMPTS_PER_MINUTE
+def delayed_text(seconds: int) -> str:
+    """The refusal of an attempt that came before the wait after failed sign-ins ended."""
+    wait = "einer Sekunde" if seconds == 1 else f"{seconds} Sekunden"
+    return f"Zu viele Fehlversuche. Bitte versuchen Sie es in {wait} erneut."
 
 
 @get("/", name="web:home")
@@ -66,20 +58,17 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
     email, password = str(form.get("email", "")).strip()[:254], str(form.get("password", ""))[:1000]
     target = _safe_target(form.get("weiter"))
 
-    def again(message: str, status: int) -> Response[Any]:
-        return render(request, "sign_in.html", target=target, email=email, error=message, status_code=status)
-
-    if await _over_limit(request):
-        return again("Zu viele Anmeldeversuche. Bitte warten Sie eine Minute.", 429)
-    try:
-        user_id, fingerprint = await passwords.sign_in(email, password)
-    except passwords.AccountLocked as exc:
-        until = exc.until.astimezone(LOCAL_ZONE).strftime("%H:%M")
-        return again(
-            f"Zu viele fehlgeschlagene Anmeldungen: Das Konto ist bis {until} Uhr gesperrt "
-            f"({passwords.LOCKOUT.seconds // 60} Minuten).",
-            429,
+    def again(message: str, status: int, headers: dict[str, str] | None = None) -> Response[Any]:
+        return render(
+            request, "sign_in.html", target=target, email=email, error=message, status_code=status, headers=headers
         )
+
+    # The client's address as the server saw it (``serve`` trusts X-Forwarded-For only from FORWARDED_ALLOW_IPS).
+    client = request.client.host if request.client else ""
+    try:
+        user_id, fingerprint = await passwords.sign_in(email, password, client)
+    except passwords.SignInDelayed as exc:
+        return again(delayed_text(exc.seconds), 429, {"Retry-After": str(exc.seconds)})
     except passwords.MemberNotActive:
         return again("Ihr Mitglied ist gesperrt oder ausgetreten; eine Anmeldung ist nicht möglich.", 403)
     except Unauthorized:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -12,10 +13,10 @@ from litestar.params import FromPath
 
 from marketplace.auth import Actor, Role
 from marketplace.booking import services as booking
-from marketplace.booking.schemas import Agreement
+from marketplace.booking.schemas import Agreement, ServiceRequest
 from marketplace.catalogue import schemas as catalogue_schemas
 from marketplace.catalogue import services as catalogue
-from marketplace.errors import DomainError
+from marketplace.errors import DomainError, NotFound
 from marketplace.web.catalogue_pages import category_labels, form_values, parse_id
 from marketplace.web.context import Viewer, current_viewer, flash, german_error, redirect, render
 from marketplace.web.formatting import betrag, datum, parse_amount
@@ -73,9 +74,12 @@ async def withdraw(request: Request[Any, Any, Any], request_id: FromPath[str]) -
     viewer = await current_viewer(request, Role.buyer)
     try:
         await booking.withdraw_request(parse_id(request_id), viewer.principal)
-        flash(request, "ok", "Die Anfrage wurde zurückgezogen.")
+    except NotFound:
+        raise
     except DomainError as exc:
         flash(request, "error", german_error(exc))
+    else:
+        flash(request, "ok", "Die Anfrage wurde zurückgezogen.")
     return redirect("/mein-bereich")
 
 
@@ -117,13 +121,24 @@ async def terminate(request: Request[Any, Any, Any], agreement_id: FromPath[str]
         effective = None
     try:
         done = await booking.terminate_agreement(agreement_uuid, effective, viewer.principal)
-        flash(request, "ok", f"Die Vereinbarung {done.reference} ist zum {datum(done.end_date)} gekündigt.")
+    except NotFound:
+        raise
     except DomainError as exc:
         flash(request, "error", german_error(exc))
+    else:
+        flash(request, "ok", f"Die Vereinbarung {done.reference} ist zum {datum(done.end_date)} gekündigt.")
     return redirect(f"/vereinbarungen/{agreement_uuid}")
 
 
 # --- Anbieter -------------------------------------------------------------------------------------------
+
+
+async def provider_request(viewer: Viewer, request_id: UUID) -> ServiceRequest:
+    """A request to the viewer's member as provider; any other answers the 404 page (before the form is read)."""
+    found = await booking.get_request(request_id, viewer.principal)
+    if found.provider != viewer.member_code:
+        raise NotFound("There is no such request for which your member is the provider.")
+    return found
 
 
 @get("/anbieter", name="web:provider")
@@ -201,14 +216,17 @@ async def offer_command(
     transition = OFFER_COMMANDS.get(command)
     offer_uuid = parse_id(offer_id)
     if transition is None:
-        return redirect("/anbieter")
+        raise NotFound("There is no such command.")
     try:
         offer = await catalogue.change_offer_status(
             offer_uuid, transition, viewer.principal.member_id, Actor.of(viewer.principal), reason=None, if_match=None
         )
-        flash(request, "ok", f"„{offer.title}“ ist {OFFER_DONE[transition]}.")
+    except NotFound:
+        raise
     except DomainError as exc:
         flash(request, "error", german_error(exc))
+    else:
+        flash(request, "ok", f"„{offer.title}“ ist {OFFER_DONE[transition]}.")
     return redirect("/anbieter")
 
 
@@ -218,9 +236,12 @@ async def accept(request: Request[Any, Any, Any], request_id: FromPath[str]) -> 
     viewer = await current_viewer(request, Role.provider)
     try:
         agreement = await booking.accept_request(parse_id(request_id), viewer.principal)
-        flash(request, "ok", f"Angenommen: Vereinbarung {agreement.reference} mit {agreement.consumer}.")
+    except NotFound:
+        raise
     except DomainError as exc:
         flash(request, "error", german_error(exc))
+    else:
+        flash(request, "ok", f"Angenommen: Vereinbarung {agreement.reference} mit {agreement.consumer}.")
     return redirect("/anbieter")
 
 
@@ -228,14 +249,18 @@ async def accept(request: Request[Any, Any, Any], request_id: FromPath[str]) -> 
 async def decline(request: Request[Any, Any, Any], request_id: FromPath[str]) -> Response[Any]:
     """Decline a request with a reason."""
     viewer = await current_viewer(request, Role.provider)
+    incoming = await provider_request(viewer, parse_id(request_id))
     form = await request.form()
     reason = str(form.get("reason", "")).strip()[:2000]
     if not reason:
         flash(request, "error", "Bitte geben Sie eine Begründung für die Ablehnung an.")
         return redirect("/anbieter")
     try:
-        await booking.decline_request(parse_id(request_id), reason, viewer.principal)
-        flash(request, "ok", "Die Anfrage wurde abgelehnt.")
+        await booking.decline_request(incoming.id, reason, viewer.principal)
+    except NotFound:
+        raise
     except DomainError as exc:
         flash(request, "error", german_error(exc))
+    else:
+        flash(request, "ok", "Die Anfrage wurde abgelehnt.")
     return redirect("/anbieter")

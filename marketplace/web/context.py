@@ -2,7 +2,8 @@
 
 Pages call the services with the ``Principal`` of the session's user (``members.passwords.session_principal``:
 the same rules as for bearer tokens, a suspended member's users are signed out). Roles are checked here, tenancy
-by the services, so another member's object answers the 404 page, as the API answers 404.
+by the services, so another member's object answers the 404 page, as the API answers 404: to a form as to a GET.
+A page that shows a service's refusals as messages therefore lets ``NotFound`` through to the error page.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 import ledger
 from marketplace.auth import Principal, Role
+from marketplace.config import Settings
 from marketplace.errors import (
     Conflict,
     DomainError,
@@ -150,9 +152,10 @@ def render(
     viewer: Viewer | None = None,
     *,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Template:
-    """A page: ``template`` with the viewer, the CSRF token and the flash messages."""
+    """A page: ``template`` with the viewer, the CSRF token and the flash messages (and ``headers``, if any)."""
     session: WebSession = session_of(request)
     return Template(
         template_name=template,
@@ -165,7 +168,14 @@ def render(
             **context,
         },
         status_code=status_code,
+        headers=headers,
     )
+
+
+def public_url(request: Request[Any, Any, Any], path: str) -> str:
+    """The absolute URL of ``path`` on ``PUBLIC_BASE_URL``, for links that leave the page (never the Host header)."""
+    settings: Settings = request.app.state.settings
+    return settings.public_url(path)
 
 
 def redirect(path: str) -> Redirect:

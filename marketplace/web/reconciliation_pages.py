@@ -16,7 +16,7 @@ from litestar.params import FromPath
 
 from marketplace.auth import Actor
 from marketplace.clock import today
-from marketplace.errors import DomainError, InvalidInput
+from marketplace.errors import DomainError, InvalidInput, NotFound
 from marketplace.reconciliation import netting, parsing, schemas, sepa
 from marketplace.reconciliation import services as reconciliation
 from marketplace.web.accounting_pages import COOP_ACCOUNTANT, COOP_READERS
@@ -95,6 +95,9 @@ async def assign(request: Request[Any, Any, Any], line_id: FromPath[str]) -> Res
     """Assign a line's money not yet assigned to a settlement by hand (all of it that fits, or an amount)."""
     viewer = await current_viewer(request, *COOP_ACCOUNTANT)
     line_uuid = parse_id(line_id)
+    # Before the form is read: a line that does not exist answers the 404 page, whatever the form holds.
+    if not await reconciliation.line_exists(line_uuid):
+        raise NotFound("There is no such bank statement line.")
     form = await request.form()
     number = str(form.get("settlement", "")).strip().upper()
     amount_text = str(form.get("amount", "")).strip()

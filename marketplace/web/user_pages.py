@@ -22,7 +22,7 @@ from marketplace.members import schemas as member_schemas
 from marketplace.members import services as member_services
 from marketplace.members.tables import Member
 from marketplace.web.catalogue_pages import parse_id
-from marketplace.web.context import ADMINS, Viewer, current_viewer, flash, german_error, redirect, render
+from marketplace.web.context import ADMINS, Viewer, current_viewer, flash, german_error, public_url, redirect, render
 
 #: The order in which the form offers the roles: the member's first, then the cooperative's.
 ROLE_ORDER = (
@@ -112,7 +112,7 @@ async def create_user(request: Request[Any, Any, Any], code: FromPath[str]) -> R
         else:
             text = german_error(exc)
         return await _user_form(request, viewer, member, values=values, error=text, status_code=status)
-    url = str(request.base_url).rstrip("/") + f"/passwort/{token}"
+    url = public_url(request, f"/passwort/{token}")
     return render(
         request,
         "password_link.html",

@@ -97,7 +97,7 @@ async def test_a_member_admin_manages_only_its_own_members_users() -> None:
 async def test_a_member_admin_creates_a_password_link_on_the_page() -> None:
     admin = await web_user("HZD", "member_admin")
     buyer = await web_user("HZD", "buyer", email="neu@hzd.example", password="Altes-Passwort-1")
-    async with web_client() as client:
+    async with web_client(public_base_url="https://austausch.kopit.example") as client:
         await sign_in(client, admin)
         users = await client.get("/verwaltung/mitglieder/HZD")
         row = users.text.split("neu@hzd.example")[0].rsplit("<tr>", 1)[-1] + users.text.split("neu@hzd.example")[1]
@@ -105,7 +105,7 @@ async def test_a_member_admin_creates_a_password_link_on_the_page() -> None:
         assert user_id, users.text
         shown = await post_form(client, f"/verwaltung/benutzer/{user_id.group(1)}/passwort-link", page="/verwaltung")
         assert shown.status_code == 200
-        link = re.search(r'value="https://kopit.test(/passwort/[^"]+)"', shown.text)
+        link = re.search(r'value="https://austausch.kopit.example(/passwort/[^"]+)"', shown.text)
         assert link
         await post_form(client, "/abmelden")
         page = await client.get(link.group(1))
