@@ -13,8 +13,8 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import asyncpg
@@ -52,6 +52,18 @@ async def worker(config: Settings) -> AsyncIterator[jobs.SettlementWorker]:
         await queue.disconnect()
 
 
+@contextmanager
+def captured_logs() -> Iterator[list[dict[str, Any]]]:
+    """Every event from INFO up: ``capture_logs`` keeps the level filter that an app of an earlier test set."""
+    wrapper = structlog.get_config()["wrapper_class"]
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    try:
+        with structlog.testing.capture_logs() as events:
+            yield events
+    finally:
+        structlog.configure(wrapper_class=wrapper)
+
+
 async def _until_logged(events: list[dict[str, Any]], event: str, within: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + within
     while not any(entry["event"] == event for entry in events):
@@ -78,7 +90,7 @@ async def test_a_worker_logs_a_killed_redis_once_when_it_goes_and_once_when_it_i
 ) -> None:
     caplog.set_level(logging.INFO, logger="saq")
     async with private_redis() as server:
-        with structlog.testing.capture_logs() as events:
+        with captured_logs() as events:
             async with worker(settings(redis_url=server.url)):
                 await asyncio.sleep(0.5)
                 await server.kill()
@@ -98,7 +110,7 @@ async def test_a_worker_takes_a_redis_that_stops_answering_for_an_outage(
     monkeypatch.setattr(jobs, "WORKER_REDIS_TIMEOUT", 1.5)
     caplog.set_level(logging.INFO, logger="saq")
     async with private_redis() as server:
-        with structlog.testing.capture_logs() as events:
+        with captured_logs() as events:
             async with worker(settings(redis_url=server.url)):
                 await asyncio.sleep(0.5)
                 server.pause()
