@@ -19,7 +19,7 @@ from litestar.openapi.spec import Example
 from litestar.types import ExceptionHandlersMap
 
 import ledger
-from marketplace.db import is_integrity_error
+from marketplace.db import is_connection_lost, is_integrity_error
 from marketplace.observability import ensure_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -249,12 +249,27 @@ def _default_detail(status: int) -> str:
         404: "Nothing exists at this address.",
         405: "This method is not allowed here.",
         413: "The request body is too large.",
+        503: "The database connection was lost; try again.",
         429: "Too many requests; slow down and retry after the time in the RateLimit-Reset header.",
     }.get(status, _title(status))
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """Integrity errors of either driver become 409; anything else a 500 without internals."""
+    """Integrity errors of either driver become 409, a lost database connection 503; anything else a 500."""
+    if is_connection_lost(exc):
+        # Whatever the command had written was rolled back with the connection (a loss during COMMIT may have
+        # come after it: a command sent with an Idempotency-Key can be repeated safely).
+        log.warning("database_connection_lost", path=request.url.path, error=type(exc).__name__)
+        return _problem_response(
+            request,
+            Problem(
+                type=PROBLEM_TYPE_BASE + "database-unavailable",
+                title=_title(503),
+                status=503,
+                detail="The database connection was lost; try again.",
+            ),
+            headers={"Retry-After": "1"},
+        )
     if is_integrity_error(exc):
         return _problem_response(
             request,

@@ -2,7 +2,8 @@
 
 ``ResilientStore`` wraps a Litestar ``RedisStore`` with short timeouts and a circuit breaker: after a failure
 Redis is left alone for a while and every call goes to the fallback (in-process memory for rate limits, nothing
-for the cache). Redis is never the only copy of anything, so the fallback changes latency, never answers.
+for the cache), until one call has found Redis answering again. Redis is never the only copy of anything, so
+the fallback changes latency, never answers.
 """
 
 from __future__ import annotations
@@ -24,28 +25,48 @@ REDIS_FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutE
 
 
 class CircuitBreaker:
-    """Opens after a failure and stays open for ``cooldown`` seconds, then lets one call try again."""
+    """Keeps calls away from Redis after a failure, and lets one call at a time find out whether it is back.
+
+    Closed, every call may use Redis. A failure opens it for ``cooldown`` seconds: every call uses the fallback.
+    After the cooldown it is half-open: exactly one call (``allow`` answers True once) probes Redis while the
+    others keep to the fallback, until the probe reports a success (closed) or a failure (open for another
+    cooldown). Without the single probe every call in flight at the end of a cooldown would wait for Redis's
+    timeout. A probe that never reports (its task was cancelled) is given up after a cooldown, and another
+    call probes.
+    """
 
     def __init__(self, cooldown: float) -> None:
         self.cooldown = cooldown
         self._open_until = 0.0
+        self._probe_until = 0.0
         self.failures = 0
 
     @property
     def is_open(self) -> bool:
-        """True while calls should not reach Redis."""
-        return time.monotonic() < self._open_until
+        """True while a failure is unanswered: calls use Redis only as the probe (``allow``)."""
+        return self.failures > 0
+
+    def allow(self) -> bool:
+        """True when this call may use Redis: the breaker is closed, or this call is the one probe."""
+        if self.failures == 0:
+            return True
+        moment = time.monotonic()
+        if moment < self._open_until or moment < self._probe_until:
+            return False
+        self._probe_until = moment + self.cooldown
+        return True
 
     def record_failure(self) -> None:
-        """Open the breaker."""
+        """Open the breaker (again) for a cooldown."""
         self.failures += 1
         self._open_until = time.monotonic() + self.cooldown
+        self._probe_until = 0.0
 
     def record_success(self) -> bool:
         """Close the breaker; True when it had been tripped before (Redis came back)."""
         recovered = self.failures > 0
         self.failures = 0
-        self._open_until = 0.0
+        self._open_until = self._probe_until = 0.0
         return recovered
 
 
@@ -79,7 +100,7 @@ class ResilientStore(Store):
         self.forget_on_recovery = forget_on_recovery
 
     async def _call(self, method: str, *args: Any, default: Any = None, **kwargs: Any) -> Any:
-        if self.primary is not None and not self.breaker.is_open:
+        if self.primary is not None and self.breaker.allow():
             try:
                 result = await getattr(self.primary, method)(*args, **kwargs)
             except REDIS_FAILURES as exc:
@@ -152,7 +173,7 @@ class Stores:
         return self.redis is not None
 
     async def ping(self) -> bool:
-        """Ask Redis directly, bypassing the breaker; a success closes it again."""
+        """Ask Redis directly, bypassing the breaker; a failure opens it."""
         if self.redis is None:
             return False
         try:

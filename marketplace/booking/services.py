@@ -394,8 +394,12 @@ async def _next_reference(year: int) -> str:
     return f"AGR-{year:04d}-{rows[0]['last_number']:06d}"
 
 
-async def _check_capacity(offer_id: UUID, quantity: int) -> None:
-    """Refuse when the running agreements plus ``quantity`` exceed the current capacity (offer locked)."""
+async def _check_capacity(offer_id: UUID, quantity: int, *, state: str | None) -> None:
+    """Refuse when the running agreements plus ``quantity`` exceed the current capacity (offer locked).
+
+    The refusal names ``state``, the state the command leaves its request in: ``submitted`` for an accept,
+    nothing for an imported agreement, which has no request.
+    """
     await _lock_offer(offer_id)
     current = await catalogue.offer_terms(offer_id)
     if current.capacity is None:
@@ -408,7 +412,7 @@ async def _check_capacity(offer_id: UUID, quantity: int) -> None:
         raise Conflict(
             f"The offer's capacity is exhausted: {used} of {current.capacity} units are booked, "
             f"{quantity} more do not fit.",
-            state="submitted",
+            state=state,
         )
 
 
@@ -424,7 +428,7 @@ async def _insert_agreement(
     end: date | None,
     imported: bool,
 ) -> dict[str, Any]:
-    await _check_capacity(offer_id, quantity)
+    await _check_capacity(offer_id, quantity, state=None if request_id is None else "submitted")
     agreement_id = uuid.uuid4()
     await Agreement.insert(
         Agreement(

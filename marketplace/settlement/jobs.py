@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,15 +21,19 @@ from uuid import UUID
 import msgspec
 import structlog
 from piccolo.columns.combination import And
+from redis import exceptions as redis_errors
 from redis.asyncio import Redis
-from saq import Job, Worker
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from saq import Job, Status, Worker
 from saq.queue.redis import RedisQueue
+from saq.utils import now as saq_now
 
 from marketplace.auth import Actor
 from marketplace.background import PeriodicJob
 from marketplace.clock import now
 from marketplace.config import Settings
-from marketplace.db import as_uuid, connection_pool, prepare_database, transaction
+from marketplace.db import as_uuid, connection_pool, is_connection_lost, prepare_database, transaction
 from marketplace.settlement import schemas, services
 from marketplace.settlement.tables import Settlement, SettlementLine, SettlementRun
 from marketplace.store import REDIS_FAILURES, CircuitBreaker
@@ -40,6 +45,21 @@ JOB = "settle_run"
 QUEUED, RUNNING = "queued", "running"
 #: How long the app waits at shutdown for its cancelled runs to write down that they were interrupted.
 CLOSE_SECONDS = 10.0
+#: How long a worker's Redis call may go unanswered (longer than the one-second blocking dequeue).
+WORKER_REDIS_TIMEOUT = 5.0
+#: How long a worker waits before it asks Redis again during an outage.
+OUTAGE_RETRY_SECONDS = 1.0
+#: Redis failures a worker waits out (a refused or hung connection, a replica during a failover), not errors
+#: of the call itself, which trying again would not mend.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.ReadOnlyError,
+    OSError,
+    TimeoutError,
+)
+#: The error of a job whose worker died, once its run was resumed without it.
+ABANDONED = "abandoned: its worker stopped beating, and the run was resumed by another process"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +186,8 @@ async def execute_claimed(run_id: UUID, actor: Actor, timing: Timing) -> None:
     """Execute a run this process has claimed, beating its heartbeat meanwhile.
 
     What earlier attempts booked is recorded on the run first, so that a resumed run reports the counts and
-    totals of a run that was never interrupted. Cancelled (the process stops), the run goes back to
-    ``queued`` for another process to resume.
+    totals of a run that was never interrupted. Cancelled (the process stops), or cut off from the database
+    (a lost connection), the run goes back to ``queued`` for another process to resume.
     """
     await _record_earlier(run_id)
     stopping = asyncio.Event()
@@ -177,6 +197,12 @@ async def execute_claimed(run_id: UUID, actor: Actor, timing: Timing) -> None:
     except asyncio.CancelledError:
         with contextlib.suppress(Exception):
             await _interrupted(run_id)
+        raise
+    except Exception as exc:
+        # A lost database connection refused nothing: the run is resumed, not left failed.
+        if is_connection_lost(exc):
+            with contextlib.suppress(Exception):
+                await _interrupted(run_id)
         raise
     finally:
         stopping.set()
@@ -194,8 +220,12 @@ async def run_here(run_id: UUID, actor: Actor, timing: Timing) -> bool:
     return True
 
 
-async def resume_abandoned(timing: Timing) -> list[UUID]:
-    """Claim and finish, one after the other, the runs whose executor stopped beating; the ones this call did."""
+async def resume_abandoned(timing: Timing, queue: SettlementQueue | None = None) -> list[UUID]:
+    """Claim and finish, one after the other, the runs whose executor stopped beating; the ones this call did.
+
+    With the workers' ``queue``, the job that carried a resumed run is taken out of the queue first: its worker
+    died with it, and nothing else would ever finish it.
+    """
     rows = await SettlementRun.select(
         SettlementRun.id, SettlementRun.started_by, SettlementRun.requested_by_member
     ).where(_abandoned(timing))
@@ -207,6 +237,8 @@ async def resume_abandoned(timing: Timing) -> list[UUID]:
         member = row["requested_by_member"]
         actor = Actor(label=str(row["started_by"]), member_id=None if member is None else as_uuid(member))
         log.warning("settlement_run_resumed", run=str(run_id))
+        if queue is not None:
+            await queue.forget_abandoned(run_id)
         try:
             await execute_claimed(run_id, actor, timing)
         except Exception:  # marked failed by execute_run; the other abandoned runs still get their turn
@@ -215,9 +247,9 @@ async def resume_abandoned(timing: Timing) -> list[UUID]:
     return resumed
 
 
-def recovery(timing: Timing, interval: float) -> PeriodicJob:
-    """The background job that resumes abandoned runs every ``interval`` seconds."""
-    return PeriodicJob("settlement-recovery", lambda: resume_abandoned(timing), interval)
+def recovery(timing: Timing, interval: float, queue: SettlementQueue | None = None) -> PeriodicJob:
+    """The background job that resumes abandoned runs every ``interval`` seconds (see ``resume_abandoned``)."""
+    return PeriodicJob("settlement-recovery", lambda: resume_abandoned(timing, queue), interval)
 
 
 # --- dispatching from the app ----------------------------------------------------------------------------
@@ -253,7 +285,8 @@ class RunDispatcher:
             try:
                 await enqueue(self.queue, run_id, actor)
             except REDIS_FAILURES as exc:
-                # The breaker is shared with the stores; only the stores close it again (and forget the cache).
+                # The breaker is shared with the stores; only their probe closes it again (and forgets the cache),
+                # so a run is never the call that waits to find out whether Redis is back.
                 self.breaker.record_failure()
                 log.warning("redis_unavailable", operation="enqueue", error=type(exc).__name__)
             else:
@@ -314,20 +347,51 @@ async def settle_here(period: str, actor: Actor, timing: Timing) -> schemas.Sett
 # --- the worker ------------------------------------------------------------------------------------------
 
 
+class RedisOutage:
+    """One worker's view of Redis: a warning when an outage starts, an info when Redis answers again.
+
+    Every Redis call of the worker reports here (its dequeues, SAQ's upkeep, the jobs' bookkeeping), so that an
+    outage logs two lines, whatever was running, instead of a traceback a second.
+    """
+
+    def __init__(self) -> None:
+        self.down = False
+
+    def failed(self, operation: str, exc: BaseException) -> None:
+        """A call failed because Redis is away."""
+        if not self.down:
+            log.warning("redis_unavailable", operation=operation, error=type(exc).__name__)
+            self.down = True
+
+    def answered(self, operation: str) -> None:
+        """A call reached Redis."""
+        if self.down:
+            log.info("redis_available_again", operation=operation)
+            self.down = False
+
+
 class SettlementQueue(RedisQueue):
     """SAQ's Redis queue for a worker that waits out a Redis outage quietly.
 
     A failed dequeue answers "no job" after a second's pause (SAQ would log a traceback for every failed round,
-    one a second); the outage is logged once when it starts and once when Redis answers again.
+    one a second). A job's own bookkeeping (marked active, finished) waits until Redis answers, so that the job
+    ends in its true state; only sending a job back at shutdown is given up while Redis is away (the database
+    resumes its run). Outages are logged by ``outage``.
 
     It does not sweep. SAQ's sweep retries jobs past their timeout or heartbeat, which these jobs do not have
     (the database finds abandoned runs), and it aborts any job in the active list not yet marked active, which
-    a worker's job is for a moment after it was dequeued.
+    a worker's job is for a moment after it was dequeued. The job of a run whose worker died is taken out by
+    whoever resumes the run (``forget_abandoned``).
     """
 
     def __init__(self, redis: Redis, name: str) -> None:
         super().__init__(redis, name=name)
-        self.redis_down = False
+        self.outage = RedisOutage()
+
+    @property
+    def redis_down(self) -> bool:
+        """True while the last call found Redis away."""
+        return self.outage.down
 
     async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
         """Nothing to sweep (see the class)."""
@@ -338,28 +402,119 @@ class SettlementQueue(RedisQueue):
         try:
             job = await super().dequeue(timeout, poll_interval)
         except REDIS_FAILURES as exc:
-            if not self.redis_down:
-                log.warning("redis_unavailable", operation="dequeue", error=type(exc).__name__)
-                self.redis_down = True
-            await asyncio.sleep(1.0)
+            self.outage.failed("dequeue", exc)
+            await asyncio.sleep(OUTAGE_RETRY_SECONDS)
             return None
-        if self.redis_down:
-            log.info("redis_available_again", operation="dequeue")
-            self.redis_down = False
+        self.outage.answered("dequeue")
         return job
+
+    async def _update(self, job: Job, status: Status | None = None, **kwargs: Any) -> None:
+        await self._patiently("update_job", lambda: super(SettlementQueue, self)._update(job, status, **kwargs))
+
+    async def _finish(
+        self, job: Job, status: Status, *, result: Any = None, error: str | None = None, **kwargs: Any
+    ) -> None:
+        await self._patiently(
+            "finish_job",
+            lambda: super(SettlementQueue, self)._finish(job, status, result=result, error=error, **kwargs),
+        )
+
+    async def _retry(self, job: Job, error: str | None) -> None:
+        # Only a worker that stops sends a job back (the jobs have no retries), and it must not wait for Redis.
+        try:
+            await super()._retry(job, error)
+        except REDIS_FAILURES as exc:
+            self.outage.failed("retry_job", exc)
+        else:
+            self.outage.answered("retry_job")
+
+    async def _patiently(self, operation: str, call: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            try:
+                await call()
+            except OUTAGE_ERRORS as exc:
+                self.outage.failed(operation, exc)
+                await asyncio.sleep(OUTAGE_RETRY_SECONDS)
+            else:
+                self.outage.answered(operation)
+                return
+
+    async def forget_abandoned(self, run_id: UUID) -> None:
+        """Finish, as failed, the job of a run that is resumed without it (its worker died).
+
+        SAQ would keep such a job in its active list and its set of incomplete jobs for ever. It is marked
+        failed, not aborted: were its worker alive after all, an abort would stop it in the middle of the run
+        that the resumer now executes too, and put the run back to ``queued`` under the resumer's feet.
+        """
+        try:
+            job = await self.job(str(run_id))
+            if job is not None and job.status not in (Status.COMPLETE, Status.FAILED, Status.ABORTED):
+                was = job.status
+                job.status, job.error, job.completed = Status.FAILED, ABANDONED, saq_now()
+                await self.redis.lrem(self.namespace("queued"), 0, job.id)
+                # SAQ's own finish, without this queue's patience: a resumer does not wait for Redis.
+                await super()._finish(job, Status.FAILED, error=ABANDONED)
+                log.info("settlement_job_forgotten", run=str(run_id), was=was)
+        except REDIS_FAILURES as exc:  # the run is resumed all the same; its job waits for the next resumer
+            self.outage.failed("forget_job", exc)
+        else:
+            self.outage.answered("forget_job")
+
+
+class SettlementWorker(Worker[Any]):
+    """SAQ's worker whose upkeep waits out a Redis outage: reported to the queue's ``outage``, no traceback.
+
+    SAQ's upkeep loops (schedule every second, worker info, abort checks) log a traceback for every failed
+    round; here a Redis failure is an outage, logged once by the queue, and the loop goes on.
+    """
+
+    queue: SettlementQueue
+
+    async def schedule(self, lock: int = 1) -> None:
+        """SAQ's schedule round (it always asks Redis)."""
+        await self._upkeep("schedule", super().schedule(lock), asks_redis=True)
+
+    async def worker_info(self, ttl: int = 60) -> Any:
+        """SAQ's worker info round (it always asks Redis); None while Redis is away."""
+        return await self._upkeep("worker_info", super().worker_info(ttl), asks_redis=True)
+
+    async def abort(self, abort_threshold: float) -> None:
+        """SAQ's abort round (it asks Redis only while a job runs)."""
+        await self._upkeep("abort", super().abort(abort_threshold), asks_redis=False)
+
+    async def _upkeep(self, operation: str, step: Awaitable[Any], *, asks_redis: bool) -> Any:
+        try:
+            result = await step
+        except REDIS_FAILURES as exc:
+            self.queue.outage.failed(operation, exc)
+            return None
+        if asks_redis:
+            self.queue.outage.answered(operation)
+        return result
 
 
 async def settle_run(ctx: dict[str, Any], *, run_id: str, actor: dict[str, Any]) -> str:
-    """The SAQ job: execute one run if it is still waiting (or abandoned); ``"done"`` or ``"skipped"``."""
+    """The SAQ job: execute one run if it is still waiting (or abandoned).
+
+    Its result is ``"done"``, ``"skipped"`` (another process has the run, or it is finished) or
+    ``"interrupted"`` (the database connection was lost; the run is resumed).
+    """
     timing: Timing = ctx["timing"]
-    ran = await run_here(UUID(run_id), msgspec.convert(actor, Actor), timing)
+    try:
+        ran = await run_here(UUID(run_id), msgspec.convert(actor, Actor), timing)
+    except Exception as exc:
+        if not is_connection_lost(exc):
+            raise
+        # Back to queued (see execute_claimed): a resumer finishes it once its heartbeat is stale.
+        log.warning("settlement_run_interrupted", run=run_id, error=type(exc).__name__)
+        return "interrupted"
     return "done" if ran else "skipped"
 
 
-def build_worker(settings: Settings, queue: RedisQueue, *, concurrency: int) -> Worker[Any]:
+def build_worker(settings: Settings, queue: SettlementQueue, *, concurrency: int) -> SettlementWorker:
     """An SAQ worker for the settlement queue that also resumes abandoned runs while it lives."""
     timing = Timing.of(settings)
-    resumer = recovery(timing, settings.settlement_recovery_seconds)
+    resumer = recovery(timing, settings.settlement_recovery_seconds, queue)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["timing"] = timing
@@ -368,7 +523,7 @@ def build_worker(settings: Settings, queue: RedisQueue, *, concurrency: int) -> 
     async def shutdown(ctx: dict[str, Any]) -> None:
         await resumer.stop()
 
-    return Worker(
+    return SettlementWorker(
         queue,
         functions=[(JOB, settle_run)],
         concurrency=concurrency,
@@ -384,12 +539,32 @@ def build_worker(settings: Settings, queue: RedisQueue, *, concurrency: int) -> 
     )
 
 
+def settlement_queue(settings: Settings) -> SettlementQueue:
+    """The workers' queue on ``settings.redis_url``.
+
+    A call that gets no answer for ``WORKER_REDIS_TIMEOUT`` seconds fails, so that a Redis that hangs (paused,
+    or cut off without the connection being reset) is an outage like a Redis that is down, not a wait for ever.
+    A call on a connection that broke meanwhile is tried once more on a new one: after a restart of Redis every
+    pooled connection is broken, and without that each of them would fail once more, an outage after the end
+    of the outage.
+    """
+    assert settings.redis_url, "a worker needs REDIS_URL"
+    redis = Redis.from_url(
+        settings.redis_url,
+        socket_timeout=WORKER_REDIS_TIMEOUT,
+        socket_connect_timeout=WORKER_REDIS_TIMEOUT,
+        socket_keepalive=True,
+        retry=Retry(NoBackoff(), retries=1, supported_errors=(redis_errors.ConnectionError,)),
+    )
+    return SettlementQueue(redis, name=settings.settlement_queue)
+
+
 async def work(settings: Settings, concurrency: int) -> None:
     """Run a settlement worker until SIGINT or SIGTERM (``marketplace worker``)."""
     if not settings.redis_url:
         raise ValueError("a worker needs REDIS_URL")
     await prepare_database()
-    queue = SettlementQueue(Redis.from_url(settings.redis_url), name=settings.settlement_queue)
+    queue = settlement_queue(settings)
     worker = build_worker(settings, queue, concurrency=concurrency)
     # A connection for each run in hand, plus the heartbeats and the resumer.
     size = max(settings.database_pool_size, concurrency + 2) if settings.database_pool_size > 0 else 0

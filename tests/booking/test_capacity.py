@@ -9,7 +9,7 @@ import pytest
 from marketplace.booking.tables import Agreement, ServiceRequest
 from marketplace.db import engine
 from tests.booking.helpers import Parties, published_offer, submitted_request
-from tests.builders import bearer, running_app
+from tests.builders import bearer, running_app, token
 from tests.conftest import ON_POSTGRES
 
 
@@ -25,6 +25,29 @@ async def test_an_accept_beyond_capacity_answers_409_and_leaves_the_request_subm
     assert refused.status_code == 409
     assert "capacity" in refused.json()["detail"]
     assert reread.json()["status"] == "submitted"
+
+
+async def test_an_import_beyond_capacity_answers_409_without_a_request_state() -> None:
+    parties = await Parties.make()
+    admin = await token("KOPIT", "coop_admin")
+    async with running_app() as client:
+        offer_id = await published_offer(client, parties.provider, capacity=2)
+        refused = await client.post(
+            "/api/v1/agreements",
+            headers=bearer(admin),
+            json={
+                "offer_id": offer_id,
+                "provider": "KDZ-MZ",
+                "consumer": "HZD",
+                "quantity": 3,
+                "start_date": "2024-01-01",
+            },
+        )
+    assert refused.status_code == 409
+    assert "capacity" in refused.json()["detail"]
+    # An imported agreement has no request whose state the problem could name.
+    assert "state" not in refused.json()
+    assert await Agreement.count() == 0
 
 
 async def test_concurrent_accepts_never_exceed_capacity() -> None:
