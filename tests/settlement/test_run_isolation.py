@@ -27,7 +27,7 @@ from tests.settlement.scenario import PERIOD, TOTAL, february
 
 #: Thousandths of a unit: fits a BIGINT column, but × 100.00 EUR is 9 × 10^19 cents, beyond 64 bits.
 HUGE_USAGE_MILLI = 9 * 10**18
-_BOOKING_BOUNDS = importlib.import_module("marketplace.booking.piccolo_migrations.booking_2026_11_28t09_19_00_000000")
+_BOOKING_BOUNDS = importlib.import_module("marketplace.booking.piccolo_migrations.booking_2026_12_03t20_19_00_000000")
 
 
 async def _usage_stored_before_the_bounds(agreement_id: str, quantity_milli: int) -> None:

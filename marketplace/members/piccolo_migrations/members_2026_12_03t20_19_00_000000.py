@@ -16,7 +16,7 @@ stops until the cooperative has decided whose account it is (operations.md).
 
 from marketplace.migrations import ddl_migration
 
-ID = "2026-11-28T09:19:00:000000"
+ID = "2026-12-03T20:19:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "pending IBAN, one member per IBAN"
 

@@ -8,7 +8,7 @@ a check to an existing table; triggers refuse the same writes with the same kind
 
 from marketplace.migrations import ddl_migration
 
-ID = "2026-11-28T09:19:00:000000"
+ID = "2026-12-03T20:19:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "bounds on unit price and capacity"
 
