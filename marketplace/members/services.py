@@ -181,9 +181,17 @@ async def _refuse_ibans_of_others(values: dict[str, Any], member_id: UUID | None
         raise _iban_in_use()
 
 
+#: The unique indexes and the trigger that keep an IBAN to one member (the migration of 2026-12-03T20:19).
+_IBAN_CONSTRAINTS = ("members_iban_unique", "members_pending_iban_unique", "members_iban_held_once")
+
+
 def _is_iban_violation(exc: BaseException) -> bool:
-    """True for the unique indexes or the trigger that keep an IBAN to one member (either engine's message)."""
-    return is_integrity_error(exc) and "iban" in str(exc).lower()
+    """True when the database refused an IBAN that another member holds.
+
+    SQLite names the index or trigger in the message, asyncpg in ``constraint_name``.
+    """
+    named = f"{exc} {getattr(exc, 'constraint_name', '')}"
+    return is_integrity_error(exc) and any(name in named for name in _IBAN_CONSTRAINTS)
 
 
 def _iban_proposal(row: dict[str, Any], iban: str | None, actor: Actor) -> dict[str, Any]:
@@ -345,8 +353,11 @@ async def _update(code: str, changes: dict[str, Any], viewer: Principal, if_matc
 
 
 async def confirm_bank_details(code: str, iban: str, actor: Actor, *, if_match: int | None) -> schemas.Member:
-    """Confirm a member's pending IBAN (the cooperative's admin): from now on bank lines are matched by it and
-    payouts go to it. ``iban`` repeats the pending IBAN, so that what was checked is what is confirmed."""
+    """Make a member's pending IBAN the one in use (the cooperative's admin confirms it).
+
+    From now on bank lines are matched by it and payouts go to it. ``iban`` repeats the pending IBAN, so that what
+    the cooperative checked with the member is what it confirms.
+    """
     wanted = normalise_iban(iban)
     try:
         async with transaction():
