@@ -109,7 +109,7 @@ async def test_the_cooperative_office_cannot_be_suspended() -> None:
     assert response.status_code == 409
 
 
-async def test_member_admin_changes_its_own_bank_details() -> None:
+async def test_member_admin_changes_its_own_bank_details_the_iban_pending_confirmation() -> None:
     own_admin = await token("HZD", "member_admin")
     async with running_app() as client:
         response = await client.patch(
@@ -118,8 +118,9 @@ async def test_member_admin_changes_its_own_bank_details() -> None:
             json={"iban": "DE02 1203 0000 0000 2020 51", "bic": "BYLADEM1001", "account_holder": "HZD"},
         )
     assert response.status_code == 200, response.text
-    assert response.json()["iban"] == "DE02120300000000202051"
-    assert response.json()["version"] == 2
+    body = response.json()
+    assert (body["iban"], body["pending_iban"]) == (None, "DE02120300000000202051")
+    assert (body["bic"], body["account_holder"], body["version"]) == ("BYLADEM1001", "HZD", 2)
 
 
 async def test_an_iban_with_wrong_check_digits_is_refused() -> None:
@@ -177,8 +178,9 @@ async def test_bank_details_are_hidden_from_other_members() -> None:
         await client.patch("/api/v1/members/HZD", headers=bearer(own_admin), json={"iban": "DE02120300000000202051"})
         seen_by_other = await client.get("/api/v1/members/HZD", headers=bearer(other))
         seen_by_self = await client.get("/api/v1/members/HZD", headers=bearer(own_admin))
-    assert seen_by_other.json()["iban"] is None
-    assert seen_by_self.json()["iban"] == "DE02120300000000202051"
+    assert (seen_by_other.json()["iban"], seen_by_other.json()["pending_iban"]) == (None, None)
+    assert seen_by_other.json()["pending_iban_by"] is None
+    assert seen_by_self.json()["pending_iban"] == "DE02120300000000202051"
 
 
 async def test_the_directory_pages_with_a_cursor() -> None:

@@ -55,6 +55,7 @@ ENDPOINTS = [
     ("POST", "/api/v1/members/EKOM21/suspend", None, {Role.coop_admin}),
     ("POST", "/api/v1/members/EKOM21/reinstate", None, {Role.coop_admin}),
     ("POST", "/api/v1/members/EKOM21/leave", None, {Role.coop_admin}),
+    ("POST", "/api/v1/members/EKOM21/bank-details/confirm", {"iban": "DE02500105170137075030"}, {Role.coop_admin}),
     ("GET", "/api/v1/members/{own}/users", None, ADMINS),
     (
         "POST",

@@ -9,7 +9,11 @@ from uuid import UUID
 
 import msgspec
 
-Quantity = Annotated[int, msgspec.Meta(gt=0, le=1_000_000, description="Units, a whole number above zero.")]
+from marketplace.money import MAX_QUANTITY, MAX_USAGE_MILLI
+
+Quantity = Annotated[
+    int, msgspec.Meta(gt=0, le=MAX_QUANTITY, description=f"Units, a whole number from 1 to {MAX_QUANTITY}.")
+]
 MemberCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9-]{0,31}$", examples=["HZD"])]
 Message = Annotated[str, msgspec.Meta(max_length=2000)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=r"[^ \t\n\r]")]
@@ -17,8 +21,11 @@ Period = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", example
 UsageQuantity = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^\d{1,9}(\.\d{1,3})?$",
-        description='Units used, a decimal string with up to three places, e.g. "12.5".',
+        # Up to MAX_USAGE_MILLI thousandths: six digits before the point, or the bound 1000000 itself.
+        pattern=r"^(\d{1,6}(\.\d{1,3})?|1000000(\.0{1,3})?)$",
+        description=(
+            f'Units used, a decimal string with up to three places, from 0 to {MAX_USAGE_MILLI // 1000}, e.g. "12.5".'
+        ),
         examples=["12.5"],
     ),
 ]

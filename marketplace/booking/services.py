@@ -29,7 +29,7 @@ from marketplace.db import as_uuid, is_postgres, transaction
 from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound
 from marketplace.events.services import emit
 from marketplace.members.tables import Member
-from marketplace.money import CENT
+from marketplace.money import CENT, MAX_USAGE_MILLI
 from marketplace.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 #: Request life cycle: command → (state it must be in, state it goes to).
@@ -725,7 +725,12 @@ async def period_is_settled(agreement_id: UUID, period: str) -> bool:
 
 async def report_usage(agreement_id: UUID, data: schemas.UsageCreate, viewer: Principal) -> tuple[schemas.Usage, bool]:
     """The provider reports a metered month, or corrects it while it is unsettled; (usage, created)."""
-    quantity = Decimal(data.quantity)
+    milli = int((Decimal(data.quantity) / MILLI).to_integral_value(rounding=ROUND_HALF_UP))
+    if not 0 <= milli <= MAX_USAGE_MILLI:  # the schema says so too; this guards callers that build the Struct
+        raise InvalidInput(
+            f"quantity must lie between 0 and {MAX_USAGE_MILLI // 1000} units.",
+            errors=[FieldError(field="quantity", message=f"at most {MAX_USAGE_MILLI // 1000}")],
+        )
     async with transaction():
         row = await _visible_agreement(agreement_id, viewer)
         if row["provider"] != viewer.member_id:
@@ -742,7 +747,6 @@ async def report_usage(agreement_id: UUID, data: schemas.UsageCreate, viewer: Pr
             raise InvalidTransition(
                 f"The period {data.period} is settled; its usage can no longer change.", state="settled"
             )
-        milli = int((quantity / MILLI).to_integral_value(rounding=ROUND_HALF_UP))
         existing = (
             await UsageReport.select()
             .where((UsageReport.agreement == agreement_id) & (UsageReport.period == data.period))

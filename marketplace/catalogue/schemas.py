@@ -9,6 +9,8 @@ from uuid import UUID
 
 import msgspec
 
+from marketplace.money import MAX_CAPACITY, MAX_UNIT_PRICE_CENTS, euros
+
 CategoryCode = Annotated[
     str,
     msgspec.Meta(
@@ -37,14 +39,18 @@ TaxTreatment = Annotated[
         description="exempt_public_cooperation: 0 % under §2b (3) UStG; vat_19 and vat_7: VAT at 19 % or 7 %.",
     ),
 ]
+# msgspec takes no numeric bounds on a Decimal: the catalogue service checks them (``to_cents``, 422 "unit_price").
 Price = Annotated[
     Decimal,
     msgspec.Meta(
-        description='Net price per unit in EUR: a decimal string with at most two places, e.g. "129.00".',
+        description=(
+            "Net price per unit in EUR: a decimal string with at most two places, from 0.00 to "
+            f'{euros(MAX_UNIT_PRICE_CENTS)}, e.g. "129.00".'
+        ),
         examples=["129.00"],
     ),
 ]
-Capacity = Annotated[int, msgspec.Meta(ge=1, le=1_000_000_000, description="Units available at most; none: unlimited.")]
+Capacity = Annotated[int, msgspec.Meta(ge=1, le=MAX_CAPACITY, description="Units available at most; none: unlimited.")]
 Months = Annotated[int, msgspec.Meta(ge=0, le=120)]
 Sla = Annotated[str, msgspec.Meta(max_length=4000)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=r"[^ \t\n\r]")]

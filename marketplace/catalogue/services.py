@@ -27,12 +27,10 @@ from marketplace.db import as_uuid, transaction
 from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound, PreconditionFailed
 from marketplace.events import counters
 from marketplace.members.tables import Member
-from marketplace.money import from_cents
+from marketplace.money import INT64_MAX, MAX_UNIT_PRICE_CENTS, euros, from_cents
 from marketplace.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 CURRENCY = "EUR"
-#: The largest price per unit: 1,000,000,000.00 EUR.
-MAX_PRICE_CENTS = 100_000_000_000
 
 #: Life cycle of an offer: transition → (states it may start from, state it ends in). Anything else is a 409.
 OFFER_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -69,8 +67,11 @@ DEFAULT_CATEGORIES = [
 # --- money ----------------------------------------------------------------------------------------------
 
 
-def to_cents(value: Decimal, field: str = "unit_price") -> int:
-    """Exact cents of a euro amount; more than two decimal places, negatives and absurd sizes answer 422."""
+def to_cents(value: Decimal, field: str = "unit_price", maximum: int = MAX_UNIT_PRICE_CENTS) -> int:
+    """Exact cents of a euro amount; more than two decimal places, negatives and more than ``maximum`` answer 422.
+
+    The default maximum is the largest unit price (``marketplace.money``), which keeps every line bookable.
+    """
     try:
         if not value.is_finite():
             raise InvalidOperation
@@ -86,22 +87,26 @@ def to_cents(value: Decimal, field: str = "unit_price") -> int:
         ) from exc
     if cents < 0:
         raise InvalidInput(f"{field} must not be negative.", errors=[FieldError(field=field, message="negative")])
-    if cents > MAX_PRICE_CENTS:
+    if cents > maximum:
         raise InvalidInput(
-            f"{field} is larger than 1000000000.00.", errors=[FieldError(field=field, message="too large")]
+            f"{field} is larger than {euros(maximum)}.",
+            errors=[FieldError(field=field, message=f"at most {euros(maximum)}")],
         )
     return int(cents)
 
 
 def parse_price(text: str, field: str = "max_price") -> int:
-    """Cents of a decimal string given in a query (``"129.5"`` → ``12950``)."""
+    """Cents of a decimal string given in a query (``"129.5"`` → ``12950``).
+
+    A filter above the largest unit price filters nothing; it is refused only where it would not fit the database.
+    """
     try:
         value = Decimal(text)
     except InvalidOperation as exc:
         raise InvalidInput(
             f"{field} is not a decimal amount.", errors=[FieldError(field=field, message="not a decimal amount")]
         ) from exc
-    return to_cents(value, field)
+    return to_cents(value, field, maximum=INT64_MAX)
 
 
 # --- rows to answers ------------------------------------------------------------------------------------

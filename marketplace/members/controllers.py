@@ -97,6 +97,26 @@ class MemberController(Controller):
         member = await services.update_member(code, data, request.user, parse_if_match(if_match))
         return _with_etag(member)
 
+    @post(
+        "/{code:str}/bank-details/confirm",
+        operation_id="confirmBankDetails",
+        guards=[requires(Role.coop_admin)],
+        status_code=200,
+        responses=problems(*AUTHENTICATED, 404, 409, 412),
+    )
+    async def confirm_bank_details(
+        self,
+        request: Request[Principal, Any, Any],
+        code: CodePath,
+        data: JSONBody[schemas.BankDetailsConfirm],
+        if_match: IfMatch = None,
+    ) -> Response[schemas.Member]:
+        """Confirm the IBAN a member's admin proposed: from now on payments are matched by it and paid out to it."""
+        member = await services.confirm_bank_details(
+            code, data.iban, Actor.of(request.user), if_match=parse_if_match(if_match)
+        )
+        return _with_etag(member)
+
     async def _transition(
         self,
         request: Request[Principal, Any, Any],

@@ -70,7 +70,11 @@ class MemberUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class Member(msgspec.Struct, kw_only=True):
-    """A member as the directory shows it; bank details only to the member itself and the cooperative."""
+    """A member as the directory shows it; bank details only to the member itself and the cooperative.
+
+    ``iban`` is the confirmed IBAN (payments are matched by it, payouts go to it); ``pending_iban`` a change the
+    member's admin proposed, with who proposed it and when, until the cooperative's admin confirms it.
+    """
 
     id: UUID
     code: str
@@ -86,6 +90,15 @@ class Member(msgspec.Struct, kw_only=True):
     iban: str | None = None
     bic: str | None = None
     account_holder: str | None = None
+    pending_iban: str | None = None
+    pending_iban_by: str | None = None
+    pending_iban_at: datetime | None = None
+
+
+class BankDetailsConfirm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Confirm the IBAN a member's admin proposed: ``iban`` repeats it, as the cooperative checked it."""
+
+    iban: Iban
 
 
 class MemberPage(msgspec.Struct):

@@ -1,7 +1,11 @@
-"""The rules of the members context: admission, profile, status, users and tokens.
+"""The rules of the members context: admission, profile, bank details, status, users and tokens.
 
 Every command runs in one transaction and writes its audit event in it. Tenancy: users and tokens of another
 member answer ``NotFound`` (the member directory itself is public to every authenticated user).
+
+Bank lines are matched to members by the payer's IBAN and payouts go to a member's IBAN, so an IBAN belongs to
+one member only (in code and in the database), and a member's own admin can only propose a new one: it waits as
+``pending_iban`` until the cooperative's admin confirms it. A refusal says that the IBAN is in use, never by whom.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from marketplace.auth import (
     new_token,
 )
 from marketplace.clock import now
-from marketplace.db import transaction
+from marketplace.db import is_integrity_error, transaction
 from marketplace.errors import (
     Conflict,
     FieldError,
@@ -34,6 +38,7 @@ from marketplace.errors import (
     PreconditionFailed,
 )
 from marketplace.events import counters
+from marketplace.events.services import emit
 from marketplace.members import schemas
 from marketplace.members.identifiers import (
     bic_error,
@@ -57,6 +62,10 @@ MEMBER_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 _PROFILE_FIELDS = ("name", "state", "leitweg_id", "contact_email", "iban", "bic", "account_holder")
 #: What a member's own member_admin may change; name and federal state are the cooperative's to change.
 _SELF_SERVICE_FIELDS = frozenset({"leitweg_id", "contact_email", "iban", "bic", "account_holder"})
+#: The answer to an IBAN that another member holds (confirmed or pending); it names no member.
+IBAN_IN_USE = "This IBAN is already in use by another member."
+#: The columns of a change of IBAN waiting for confirmation, with none waiting.
+_NO_PENDING_IBAN: dict[str, Any] = {"pending_iban": None, "pending_iban_by": None, "pending_iban_at": None}
 
 
 def _format_roles(roles: frozenset[Role] | list[Role]) -> str:
@@ -82,6 +91,9 @@ def _member_out(row: dict[str, Any], *, with_bank: bool) -> schemas.Member:
         iban=row["iban"] if with_bank else None,
         bic=row["bic"] if with_bank else None,
         account_holder=row["account_holder"] if with_bank else None,
+        pending_iban=row["pending_iban"] if with_bank else None,
+        pending_iban_by=row["pending_iban_by"] if with_bank else None,
+        pending_iban_at=row["pending_iban_at"] if with_bank else None,
     )
 
 
@@ -153,6 +165,55 @@ def _raise_if_invalid(values: dict[str, Any]) -> None:
         raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
 
 
+def _iban_in_use() -> Conflict:
+    return Conflict(IBAN_IN_USE, errors=[FieldError(field="iban", message="already in use by another member")])
+
+
+async def _refuse_ibans_of_others(values: dict[str, Any], member_id: UUID | None) -> None:
+    """Refuse an IBAN or pending IBAN among ``values`` that a member other than ``member_id`` holds."""
+    wanted = [values[key] for key in ("iban", "pending_iban") if values.get(key)]
+    if not wanted:
+        return
+    query = Member.exists().where(Member.iban.is_in(wanted) | Member.pending_iban.is_in(wanted))
+    if member_id is not None:
+        query = query.where(Member.id != member_id)
+    if await query:
+        raise _iban_in_use()
+
+
+#: The unique indexes and the trigger that keep an IBAN to one member (the migration of 2026-12-03T20:19).
+_IBAN_CONSTRAINTS = ("members_iban_unique", "members_pending_iban_unique", "members_iban_held_once")
+
+
+def _is_iban_violation(exc: BaseException) -> bool:
+    """True when the database refused an IBAN that another member holds.
+
+    SQLite names the index or trigger in the message, asyncpg in ``constraint_name``.
+    """
+    named = f"{exc} {getattr(exc, 'constraint_name', '')}"
+    return is_integrity_error(exc) and any(name in named for name in _IBAN_CONSTRAINTS)
+
+
+def _iban_proposal(row: dict[str, Any], iban: str | None, actor: Actor) -> dict[str, Any]:
+    """What a member's own change of IBAN writes: a pending IBAN, or the withdrawal of the pending one.
+
+    Clearing the IBAN or giving the confirmed one again withdraws a pending change; the confirmed IBAN itself
+    is changed or removed by the cooperative's admin only.
+    """
+    if iban is None or iban == row["iban"]:
+        return dict(_NO_PENDING_IBAN) if row["pending_iban"] is not None else {}
+    if iban == row["pending_iban"]:
+        return {}
+    return {"pending_iban": iban, "pending_iban_by": actor.label, "pending_iban_at": now()}
+
+
+async def _announce(event_type: str, row: dict[str, Any]) -> None:
+    """Tell the member and the cooperative's office (whose admin confirms) about a change of bank details."""
+    coop = await Member.select(Member.id).where(Member.kind == Member.Kind.cooperative).first()
+    recipients = [row["id"]] if coop is None else [row["id"], coop["id"]]
+    await emit(event_type, row["id"], recipients, {"member": row["code"]})
+
+
 async def admit_member(data: schemas.MemberCreate, actor: Actor) -> schemas.Member:
     """Admit a public body; its code is permanent."""
     values = _normalise_profile(
@@ -162,6 +223,15 @@ async def admit_member(data: schemas.MemberCreate, actor: Actor) -> schemas.Memb
         }
     )
     _raise_if_invalid(values)
+    try:
+        return await _admit(data, values, actor)
+    except Exception as exc:
+        if _is_iban_violation(exc):  # another admission took the IBAN at the same moment
+            raise _iban_in_use() from exc
+        raise
+
+
+async def _admit(data: schemas.MemberCreate, values: dict[str, Any], actor: Actor) -> schemas.Member:
     moment = now()
     member_id = uuid.uuid4()
     async with transaction():
@@ -169,6 +239,7 @@ async def admit_member(data: schemas.MemberCreate, actor: Actor) -> schemas.Memb
             raise Conflict(f"A member with the code {data.code} already exists.")
         if data.kind == Member.Kind.cooperative and await Member.exists().where(Member.kind == Member.Kind.cooperative):
             raise Conflict("The cooperative office is already a member; there is only one.")
+        await _refuse_ibans_of_others(values, None)
         await Member.insert(
             Member(
                 id=member_id,
@@ -200,7 +271,15 @@ async def admit_member(data: schemas.MemberCreate, actor: Actor) -> schemas.Memb
 
 
 def _audit_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: row[key] for key in ("code", "status", "version", *_PROFILE_FIELDS)}
+    return {key: row[key] for key in ("code", "status", "version", *_PROFILE_FIELDS, "pending_iban")}
+
+
+def _check_if_match(row: dict[str, Any], if_match: int | None) -> None:
+    if if_match is not None and if_match != row["version"]:
+        raise PreconditionFailed(
+            f"The member {row['code']} is at version {row['version']}, not {if_match}; read it again.",
+            state=row["status"],
+        )
 
 
 async def _write_member(
@@ -209,11 +288,7 @@ async def _write_member(
     if_match: int | None,
 ) -> dict[str, Any]:
     """Apply ``changes`` if the row is still at the version read (or the one the client named)."""
-    if if_match is not None and if_match != row["version"]:
-        raise PreconditionFailed(
-            f"The member {row['code']} is at version {row['version']}, not {if_match}; read it again.",
-            state=row["status"],
-        )
+    _check_if_match(row, if_match)
     changes = {**changes, "version": row["version"] + 1, "updated_at": now()}
     updated = (
         await Member.update({getattr(Member, key): value for key, value in changes.items()})
@@ -228,10 +303,23 @@ async def _write_member(
 async def update_member(
     code: str, data: schemas.MemberUpdate, viewer: Principal, if_match: int | None
 ) -> schemas.Member:
-    """Change a member's profile: the cooperative's admin any field, the member's own admin its own details."""
+    """Change a member's profile: the cooperative's admin any field, the member's own admin its own details.
+
+    The cooperative's admin changes the IBAN at once (dropping a change waiting for confirmation); the member's
+    own admin proposes one (``pending_iban``), which ``confirm_bank_details`` makes the IBAN in use.
+    """
     given = {field: getattr(data, field) for field in _PROFILE_FIELDS if getattr(data, field) is not None}
     changes = _normalise_profile(given)
     _raise_if_invalid(changes)
+    try:
+        return await _update(code, changes, viewer, if_match)
+    except Exception as exc:
+        if _is_iban_violation(exc):  # another member took the IBAN at the same moment: the database decided
+            raise _iban_in_use() from exc
+        raise
+
+
+async def _update(code: str, changes: dict[str, Any], viewer: Principal, if_match: int | None) -> schemas.Member:
     async with transaction():
         row = await _member_row(code)
         if not viewer.has(Role.coop_admin):
@@ -242,8 +330,13 @@ async def update_member(
                 raise Forbidden(f"Only the cooperative's admin may change: {', '.join(refused)}.")
         if row["status"] == Member.Status.departed:
             raise InvalidTransition(f"The member {code} has left; its profile is closed.", state=row["status"])
+        if "iban" in changes and not viewer.has(Role.coop_admin):
+            changes.update(_iban_proposal(row, changes.pop("iban"), Actor.of(viewer)))
+        elif "iban" in changes and row["pending_iban"] is not None:
+            changes.update(_NO_PENDING_IBAN)
         if not changes:
             return _member_out(row, with_bank=True)
+        await _refuse_ibans_of_others(changes, row["id"])
         updated = await _write_member(row, changes, if_match)
         await audit_services.record(
             Actor.of(viewer),
@@ -254,6 +347,50 @@ async def update_member(
             before=_audit_view(row),
             after=_audit_view(updated),
         )
+        if changes.get("pending_iban"):
+            await _announce("member.bank_details_proposed", row)
+    return _member_out(updated, with_bank=True)
+
+
+async def confirm_bank_details(code: str, iban: str, actor: Actor, *, if_match: int | None) -> schemas.Member:
+    """Make a member's pending IBAN the one in use (the cooperative's admin confirms it).
+
+    From now on bank lines are matched by it and payouts go to it. ``iban`` repeats the pending IBAN, so that what
+    the cooperative checked with the member is what it confirms.
+    """
+    wanted = normalise_iban(iban)
+    try:
+        async with transaction():
+            row = await _member_row(code)
+            _check_if_match(row, if_match)
+            if row["status"] == Member.Status.departed:
+                raise InvalidTransition(f"The member {code} has left; its profile is closed.", state=row["status"])
+            if row["pending_iban"] is None:
+                raise Conflict(f"The member {code} has no change of IBAN waiting for confirmation.")
+            if row["pending_iban"] != wanted:
+                raise Conflict(
+                    f"The IBAN waiting for confirmation at {code} is not the one given; read the member again.",
+                    errors=[FieldError(field="iban", message="not the pending IBAN")],
+                )
+            updated = await _write_member(row, {"iban": wanted, **_NO_PENDING_IBAN}, if_match)
+            await audit_services.record(
+                actor,
+                action="member.bank_details_confirmed",
+                subject_type="member",
+                subject_id=row["id"],
+                member_id=row["id"],
+                before={
+                    "iban": row["iban"],
+                    "pending_iban": row["pending_iban"],
+                    "proposed_by": row["pending_iban_by"],
+                },
+                after={"iban": wanted},
+            )
+            await _announce("member.bank_details_confirmed", row)
+    except Exception as exc:
+        if _is_iban_violation(exc):
+            raise _iban_in_use() from exc
+        raise
     return _member_out(updated, with_bank=True)
 
 

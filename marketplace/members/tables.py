@@ -32,9 +32,14 @@ class Member(Table, tablename="members"):
     state = Varchar(length=5, null=False)
     leitweg_id = Varchar(length=46, null=True, default=None)
     contact_email = Varchar(length=254, null=True, default=None)
+    #: The confirmed IBAN: the one bank lines are matched by and payouts go to.
     iban = Varchar(length=34, null=True, default=None)
     bic = Varchar(length=11, null=True, default=None)
     account_holder = Varchar(length=70, null=True, default=None)
+    #: A member's own change of IBAN, waiting for the cooperative's confirmation; who proposed it and when.
+    pending_iban = Varchar(length=34, null=True, default=None)
+    pending_iban_by = Varchar(length=254, null=True, default=None)
+    pending_iban_at = Timestamptz(null=True, default=None)
     status = Varchar(length=16, choices=Status, default=Status.active, null=False)
     version = Integer(default=1, null=False)
     admitted_at = Timestamptz(null=False)

@@ -177,7 +177,8 @@ async def _by_reference(line: parsing.ParsedLine, numbers: list[str]) -> list[_M
         if settlement is None:
             continue
         if side == "provider":
-            # A payout counts only when it went to the provider's own account.
+            # A payout counts only when it went to the provider's own account: its confirmed IBAN, never a
+            # pending one (members.services), so a change the cooperative has not confirmed redirects nothing.
             provider = await Member.select(Member.iban).where(Member.id == settlement["provider"]).first()
             if provider is None or not provider["iban"] or provider["iban"] != line.counterparty_iban:
                 continue
@@ -193,7 +194,11 @@ async def _by_reference(line: parsing.ParsedLine, numbers: list[str]) -> list[_M
 
 
 async def _by_amount_and_iban(line: parsing.ParsedLine) -> list[_Match]:
-    """Money received from a member's IBAN that equals exactly what one of its settlements still owes."""
+    """Money received from a member's IBAN that equals exactly what one of its settlements still owes.
+
+    Only the confirmed IBAN counts (``members.iban``; a pending one waits for the cooperative's confirmation), and
+    the database keeps an IBAN to one member, so there is at most one payer.
+    """
     if line.amount_cents <= 0 or line.counterparty_iban is None:
         return []
     payers = await Member.select(Member.id).where(Member.iban == line.counterparty_iban)

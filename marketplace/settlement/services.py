@@ -11,9 +11,14 @@ period again books what is missing and nothing twice.
 
 For speed a run books up to ``BATCH_PAIRS`` pairs per transaction: one query each for the lines already
 charged, the agreements and the usage, one counter update for exactly the numbers it books, one ``post_many``
-and multi-row inserts. A batch commits all or nothing, so nothing is half-booked either. A batch that the
-charged-once index or the ledger refuses is rolled back and its pairs are settled one by one as above, so a
-concurrent run is retried and a ledger error (a closed account) is reported for its own pair only.
+and multi-row inserts. A batch commits all or nothing, so nothing is half-booked either.
+
+One pair never stops the others. A pair whose line or total lies beyond the bounds of ``marketplace.money`` (data
+stored before those bounds existed) is refused before anything is written and left out of its batch. A batch that
+fails for any other reason (the charged-once index, the ledger, the database refusing a value) is rolled back
+whole, numbers included, and its pairs are settled one by one as above: a concurrent run is retried, and a pair
+that still fails is reported with its reason in the run's ``errors`` while the others are booked. Only a failure
+that is not the pair's (the database no longer answers) or a cancellation ends the run.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from marketplace.db import as_uuid, is_integrity_error, is_postgres, transaction
 from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound
 from marketplace.events.services import Announcement, emit, emit_many
 from marketplace.members.tables import Member
+from marketplace.money import MAX_LINE_GROSS_CENTS, MAX_SETTLEMENT_CENTS, euros
 from marketplace.pagination import InvalidCursor, decode_cursor, encode_cursor
 from marketplace.settlement import pricing, schemas
 from marketplace.settlement.pricing import Amounts
@@ -200,6 +206,21 @@ class _Group:
     gross: int = 0
     fee: int = 0
     number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """A pair the run could not book, and why: reported in the run's ``errors``, nothing of it written."""
+
+    detail: str
+
+
+#: What settling one pair came to.
+_Outcome = _Group | _Refused
+
+
+class Unbookable(Exception):
+    """A pair's settlement, as computed, lies beyond the bounds of ``marketplace.money``: the run refuses it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,7 +388,28 @@ def _compute(ctx: _Context, rows: Iterable[dict[str, Any]], usage: dict[UUID, in
     group.tax = sum(line.amounts.tax for line in lines)
     group.gross = group.net + group.tax
     group.fee = pricing.fee_cents(group.net, ctx.fee_percent)
+    _check_bounds(rows, lines, group)
     return lines
+
+
+def _check_bounds(rows: Iterable[dict[str, Any]], lines: list[Line], group: _Group) -> None:
+    """Refuse a line or a settlement larger than ``marketplace.money`` allows (stored before the bounds existed).
+
+    Inputs are bounded so that this cannot happen to new data; what is older would otherwise reach the database as
+    an integer beyond 64 bits, or the ledger as a posting it refuses.
+    """
+    references = {as_uuid(row["id"]): str(row["reference"]) for row in rows}
+    for line in lines:
+        if not 0 <= line.amounts.gross <= MAX_LINE_GROSS_CENTS:
+            raise Unbookable(
+                f"{references[line.agreement_id]}: the line comes to {euros(line.amounts.gross)} EUR, more than a "
+                f"line may ({euros(MAX_LINE_GROSS_CENTS)} EUR); check the usage report, quantity and price"
+            )
+    if group.gross > MAX_SETTLEMENT_CENTS:
+        raise Unbookable(
+            f"the settlement comes to {euros(group.gross)} EUR, more than one settlement may "
+            f"({euros(MAX_SETTLEMENT_CENTS)} EUR)"
+        )
 
 
 def _is_metered(ctx: _Context, row: dict[str, Any]) -> bool:
@@ -531,9 +573,9 @@ async def _settle_pair(ctx: _Context, provider_id: UUID, consumer_id: UUID, agre
 class _NothingInBatch(Exception):
     """Leaves a batch's transaction (rolling back the counter) when none of its pairs has anything to charge."""
 
-    def __init__(self, groups: list[_Group]) -> None:
+    def __init__(self, outcomes: list[_Outcome]) -> None:
         super().__init__("nothing to book")
-        self.groups = groups
+        self.outcomes = outcomes
 
 
 async def _reserve_numbers(year: int) -> int:
@@ -546,10 +588,14 @@ async def _reserve_numbers(year: int) -> int:
     return int(number.rsplit("-", 1)[1]) - 1
 
 
-async def _book_batch(ctx: _Context, pairs: list[_Pair]) -> list[_Group]:
-    """Settle what is still uncharged of several pairs in ONE transaction: all of them or none."""
+async def _book_batch(ctx: _Context, pairs: list[_Pair]) -> list[_Outcome]:
+    """Settle what is still uncharged of several pairs in ONE transaction: all of them or none.
+
+    A pair beyond the bounds is refused and left out; the others are booked.
+    """
     first, _ = period_bounds(ctx.period)
     groups = [_Group() for _ in pairs]
+    outcomes: list[_Outcome] = list(groups)
     async with transaction():
         last_number = await _reserve_numbers(first.year)
         every_id = [agreement for pair in pairs for agreement in pair.agreements]
@@ -562,16 +608,20 @@ async def _book_batch(ctx: _Context, pairs: list[_Pair]) -> list[_Group]:
         for row in rows:
             rows_of[owner[as_uuid(row["id"])]].append(row)
         booked: list[tuple[_Pair, _Group, list[Line]]] = []
-        for pair, group, pair_rows in zip(pairs, groups, rows_of, strict=True):
+        for index, (pair, group, pair_rows) in enumerate(zip(pairs, groups, rows_of, strict=True)):
             group.already = sum(1 for agreement in pair.agreements if agreement in charged)
-            lines = _compute(ctx, pair_rows, usage, group)
+            try:
+                lines = _compute(ctx, pair_rows, usage, group)
+            except Unbookable as exc:
+                outcomes[index] = _Refused(str(exc))
+                continue
             if lines:
                 # Numbers in pair order, only for the settlements booked here: the counter stays gapless.
                 last_number += 1
                 group.number = f"S-{first.year:04d}-{last_number:06d}"
                 booked.append((pair, group, lines))
         if not booked:
-            raise _NothingInBatch(groups)
+            raise _NothingInBatch(outcomes)
         await SettlementNumber.update({SettlementNumber.last_number: last_number}).where(
             SettlementNumber.year == first.year
         )
@@ -588,28 +638,54 @@ async def _book_batch(ctx: _Context, pairs: list[_Pair]) -> list[_Group]:
         await _insert(SettlementLine, lines_out)
         await audit.record_many(ctx.actor, [_change(ctx, pair, group, len(lines)) for pair, group, lines in booked])
         await emit_many([_announcement(ctx, pair, group) for pair, group, _ in booked])
-    return groups
+    return outcomes
 
 
-async def _settle_batch(ctx: _Context, pairs: list[_Pair]) -> list[_Group | ledger.LedgerError]:
+async def _settle_batch(ctx: _Context, pairs: list[_Pair]) -> list[_Outcome]:
     """The outcome of each pair: booked as one batch, else one by one (each pair its own outcome)."""
     try:
-        return list(await _book_batch(ctx, pairs))
+        return await _book_batch(ctx, pairs)
     except _NothingInBatch as nothing:
-        return list(nothing.groups)
+        return nothing.outcomes
     except Exception as exc:
-        if not (is_integrity_error(exc) or isinstance(exc, ledger.LedgerError)):
-            raise
-        # Rolled back whole. Another run charged some of these agreements, or the ledger refused one pair's
-        # entry (a closed account): one by one, the others are still settled and only that pair is reported.
+        # Rolled back whole, whatever it was: another run charged some of these agreements, the ledger refused
+        # one pair's entry (a closed account), the database one pair's value. One by one, the pairs that can be
+        # booked are, and only the one at fault is reported.
         log.info("settlement_batch_one_by_one", period=ctx.period, pairs=len(pairs), reason=type(exc).__name__)
-    outcomes: list[_Group | ledger.LedgerError] = []
-    for pair in pairs:
-        try:
-            outcomes.append(await _settle_pair(ctx, pair.provider, pair.consumer, pair.agreements))
-        except ledger.LedgerError as exc:
-            outcomes.append(exc)
-    return outcomes
+    return [await _settle_alone(ctx, pair) for pair in pairs]
+
+
+async def _settle_alone(ctx: _Context, pair: _Pair) -> _Outcome:
+    """Settle one pair in its own transaction; a failure of the pair becomes its ``_Refused`` outcome.
+
+    The transaction is rolled back with its number, so the numbers stay gapless. A failure is the pair's only if
+    the database still answers afterwards; otherwise nothing else could be booked either, and the run ends.
+    """
+    try:
+        return await _settle_pair(ctx, pair.provider, pair.consumer, pair.agreements)
+    except Unbookable as exc:
+        return _Refused(str(exc))
+    except ledger.LedgerError as exc:
+        return _Refused(exc.message)
+    except Exception as exc:
+        if not await _database_answers():
+            raise
+        log.exception(
+            "settlement_pair_failed",
+            period=ctx.period,
+            provider=ctx.codes[pair.provider],
+            consumer=ctx.codes[pair.consumer],
+        )
+        return _Refused(f"the booking failed ({type(exc).__name__}); the log has the details (settlement_pair_failed)")
+
+
+async def _database_answers() -> bool:
+    """True when the database answers a trivial query."""
+    try:
+        await SettlementRun.raw("SELECT 1")
+    except Exception:
+        return False
+    return True
 
 
 async def _candidates(period: str) -> list[dict[str, Any]]:
@@ -661,13 +737,13 @@ def _batches(pairs: list[_Pair]) -> Iterable[list[_Pair]]:
         yield batch
 
 
-def _count(tally: _Tally, ctx: _Context, pair: _Pair, outcome: _Group | ledger.LedgerError) -> None:
+def _count(tally: _Tally, ctx: _Context, pair: _Pair, outcome: _Outcome) -> None:
     """Add one pair's outcome to the run's report."""
     provider, consumer = ctx.codes[pair.provider], ctx.codes[pair.consumer]
     tally.processed += len(pair.agreements)
-    if isinstance(outcome, ledger.LedgerError):
+    if isinstance(outcome, _Refused):
         # e.g. a departed member's account is closed: the others are still settled, this one is reported.
-        tally.errors.append({"provider": provider, "consumer": consumer, "detail": outcome.message})
+        tally.errors.append({"provider": provider, "consumer": consumer, "detail": outcome.detail})
         return
     tally.charged += outcome.charged
     tally.already += outcome.already
@@ -687,8 +763,10 @@ def _count(tally: _Tally, ctx: _Context, pair: _Pair, outcome: _Group | ledger.L
 async def execute_run(run_id: UUID, actor: Actor) -> None:
     """Do the work of a run that was created: settle every pair, then write the report.
 
-    An unexpected error marks the run ``failed`` and is raised again; what was booked before it stays booked,
-    and running the period again completes it.
+    A pair that cannot be booked is reported in ``errors`` and the run goes on; it ends ``done``, or ``failed``
+    when it reported any. An error that is not one pair's (the database gone, a cancellation) marks the run
+    ``failed`` and is raised again; what was booked before it stays booked, and running the period again
+    completes it.
     """
     row = await SettlementRun.select().where(SettlementRun.id == run_id).first()
     if row is None:

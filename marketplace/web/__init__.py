@@ -75,6 +75,7 @@ def web_routers() -> list[RouterType]:
             admin_pages.admin_page,
             admin_pages.member_users,
             admin_pages.password_link,
+            admin_pages.confirm_bank_details,
             *ACCOUNTING_PAGES,
             *RECONCILIATION_PAGES,
         ],

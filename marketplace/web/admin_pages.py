@@ -1,4 +1,5 @@
-"""Abrechnung (balances, statement, ledger download) and Verwaltung (members, users, password links)."""
+"""Abrechnung (balances, statement, ledger download) and Verwaltung (members, users, password links, and the
+cooperative's admin confirming a member's new IBAN)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from marketplace.accounting import services as accounting
-from marketplace.auth import Role
-from marketplace.errors import DomainError, NotFound
+from marketplace.auth import Actor, Role
+from marketplace.errors import DomainError, NotFound, PreconditionFailed
 from marketplace.members import passwords
 from marketplace.members import services as member_services
 from marketplace.members.stewardship import manages
@@ -23,6 +24,7 @@ from marketplace.web.context import (
     current_viewer,
     error_page,
     flash,
+    german_error,
     public_url,
     redirect,
     render,
@@ -108,7 +110,35 @@ async def admin_page(request: Request[Any, Any, Any]) -> Response[Any]:
     viewer = await current_viewer(request, *ADMINS)
     members = (await member_services.list_members(viewer.principal, limit=200, cursor=None)).items
     manageable = {m.code for m in members if viewer.has(Role.coop_admin) or m.code == viewer.member_code}
-    return render(request, "admin.html", viewer, members=members, manageable=manageable)
+    pending = [m for m in members if m.pending_iban] if viewer.has(Role.coop_admin) else []
+    return render(request, "admin.html", viewer, members=members, manageable=manageable, pending=pending)
+
+
+@post("/verwaltung/mitglieder/{code:str}/bankverbindung", name="web:confirm-bank-details")
+async def confirm_bank_details(request: Request[Any, Any, Any], code: FromPath[str]) -> Response[Any]:
+    """Confirm a member's new IBAN (the cooperative's admin): from now on payments are matched by it."""
+    viewer = await current_viewer(request, Role.coop_admin)
+    form = await request.form()
+    version = str(form.get("version", "")).strip()
+    try:
+        if not version.isdigit():
+            raise PreconditionFailed("The form does not say which version of the member it was read at.")
+        member = await member_services.confirm_bank_details(
+            code[:32], str(form.get("iban", ""))[:42], Actor.of(viewer.principal), if_match=int(version)
+        )
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        in_use = exc.detail == member_services.IBAN_IN_USE
+        flash(request, "error", "Diese IBAN verwendet bereits ein anderes Mitglied." if in_use else german_error(exc))
+        return redirect("/verwaltung")
+    flash(
+        request,
+        "ok",
+        f"Die Bankverbindung von {member.code} ist bestätigt. "
+        f"Zahlungen werden ab jetzt der IBAN {member.iban} zugeordnet.",
+    )
+    return redirect("/verwaltung")
 
 
 @get("/verwaltung/mitglieder/{code:str}", name="web:member-users")

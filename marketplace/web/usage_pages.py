@@ -24,6 +24,7 @@ from marketplace.booking import services as booking
 from marketplace.booking.calendar import period_of
 from marketplace.clock import today
 from marketplace.errors import DomainError, InvalidInput, InvalidTransition, NotFound
+from marketplace.money import MAX_USAGE_MILLI
 from marketplace.settlement import services as settlement
 from marketplace.web.catalogue_pages import parse_id
 from marketplace.web.context import Viewer, current_viewer, flash, german_error, redirect, render
@@ -52,6 +53,13 @@ _PERIOD_MESSAGES = {
         "Nutzung kann nur für den laufenden oder einen vergangenen Monat gemeldet werden."
     ),
 }
+
+
+#: What the usage form accepts as a quantity (the bound is ``money.MAX_USAGE_MILLI``).
+_QUANTITY_MESSAGE = (
+    f"Bitte geben Sie die Menge als Zahl von 0 bis {zahl(Decimal(MAX_USAGE_MILLI).scaleb(-3), 0)} mit höchstens "
+    "drei Nachkommastellen an (z. B. 12,5)."
+)
 
 
 def month_name(period: str) -> str:
@@ -93,10 +101,12 @@ def usage_error(exc: DomainError | msgspec.ValidationError | ValueError, period:
         for error in exc.errors or []:
             if error.field == "period" and error.message in _PERIOD_MESSAGES:
                 return _PERIOD_MESSAGES[error.message]
+            if error.field == "quantity":
+                return _QUANTITY_MESSAGE
     if isinstance(exc, msgspec.ValidationError):
         if "$.period" in str(exc):
             return "Bitte geben Sie den Monat als JJJJ-MM oder MM/JJJJ an."
-        return "Bitte geben Sie die Menge als Zahl mit höchstens drei Nachkommastellen an (z. B. 12,5)."
+        return _QUANTITY_MESSAGE
     if isinstance(exc, ValueError) and not isinstance(exc, DomainError):
         return "Bitte geben Sie die Menge als Zahl an (z. B. 12,5)."
     return german_error(exc)

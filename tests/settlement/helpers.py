@@ -25,6 +25,10 @@ LEITWEG_HZD = "04011000-1234512345-06"
 RUNNER = Actor(label="tests:settlement")
 
 
+class Killed(BaseException):
+    """The process dies at this point: like a signal, nothing in the run may catch it (it is no ``Exception``)."""
+
+
 class Exchange:
     """KOPIT, HZD (consumer, with a Leitweg-ID), KDZ-MZ and EKOM21 (providers), with tokens."""
 

@@ -16,7 +16,7 @@ from marketplace.db import INTEGRITY_ERRORS
 from marketplace.settlement import services
 from marketplace.settlement.tables import Settlement, SettlementLine, SettlementRun
 from tests.builders import member, running_app
-from tests.settlement.helpers import Exchange, agreement, offer, run_in_process, wait_for_run
+from tests.settlement.helpers import Exchange, Killed, agreement, offer, run_in_process, wait_for_run
 from tests.settlement.scenario import PERIOD, TOTAL, february
 
 CONSUMERS = ("HZD", "GU-FFM", "C-1", "C-2", "C-3", "C-4")
@@ -100,12 +100,12 @@ async def test_a_run_killed_midway_and_started_again_ends_like_a_clean_run(monke
     async def dies_at_the_second_booking(entries: list[ledger.NewEntry]) -> list[ledger.Entry]:
         nonlocal booked
         if booked == 1:
-            raise RuntimeError("the process was killed")
+            raise Killed("the process was killed")
         booked += 1
         return await real_post(entries)
 
     monkeypatch.setattr(services, "_post_entries", dies_at_the_second_booking)
-    with pytest.raises(RuntimeError, match="killed"):
+    with pytest.raises(Killed):
         await run_in_process(PERIOD)
     halfway = await _book_state()
     _assert_consistent(halfway)
@@ -139,11 +139,11 @@ async def test_a_run_killed_in_its_second_batch_keeps_the_first_batch_whole_and_
         nonlocal batches
         batches += 1
         if batches == 2:
-            raise RuntimeError("the process was killed")
+            raise Killed("the process was killed")
         return await real_post(entries)
 
     monkeypatch.setattr(services, "_post_entries", dies_in_the_second_batch)
-    with pytest.raises(RuntimeError, match="killed"):
+    with pytest.raises(Killed):
         await run_in_process(PERIOD)
     halfway = await _book_state()
     _assert_consistent(halfway)

@@ -24,7 +24,7 @@ from marketplace.settlement import jobs, services
 from marketplace.settlement.tables import Settlement, SettlementLine, SettlementRun
 from tests.builders import bearer, running_app
 from tests.conftest import TEST_REDIS_URL
-from tests.settlement.helpers import RUNNER, Exchange, settlement_worker, start, wait_for_run
+from tests.settlement.helpers import RUNNER, Exchange, Killed, settlement_worker, start, wait_for_run
 from tests.settlement.scenario import PERIOD, TOTAL, february
 from tests.test_cli import CLI, _database_url, run_cli
 
@@ -88,10 +88,10 @@ async def _abandoned_midway(monkeypatch: pytest.MonkeyPatch) -> UUID:
     assert await jobs.claim(run_id, jobs.Timing())
 
     async def killed() -> None:
-        raise RuntimeError("the process was killed")
+        raise Killed("the process was killed")
 
     _stop_at_the_second_booking(monkeypatch, killed)
-    with pytest.raises(RuntimeError, match="killed"):
+    with pytest.raises(Killed):
         await services.execute_run(run_id, RUNNER)
     monkeypatch.undo()
     # A killed process writes nothing more: its run stays running, the last heartbeat long ago.
