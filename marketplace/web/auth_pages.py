@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery
 from marketplace.clock import LOCAL_ZONE
 from marketplace.errors import NotFound, Unauthorized
 from marketplace.members import passwords
+from marketplace.text import text_error
 from marketplace.web.context import NotSignedIn, current_viewer, end_session, error_page, redirect, render
 from marketplace.web.session import session_of
 
@@ -71,6 +72,8 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
 
     if await _over_limit(request):
         return again("Zu viele Anmeldeversuche. Bitte warten Sie eine Minute.", 429)
+    if text_error(email) is not None:  # no address of ours holds one; a NUL would not even reach PostgreSQL
+        return again("E-Mail-Adresse oder Passwort ist falsch.", 400)
     try:
         user_id, fingerprint = await passwords.sign_in(email, password)
     except passwords.AccountLocked as exc:

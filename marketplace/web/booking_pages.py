@@ -11,6 +11,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
 from marketplace.auth import Actor, Role
+from marketplace.booking import schemas as booking_schemas
 from marketplace.booking import services as booking
 from marketplace.booking.schemas import Agreement
 from marketplace.catalogue import schemas as catalogue_schemas
@@ -117,7 +118,8 @@ async def terminate(request: Request[Any, Any, Any], agreement_id: FromPath[str]
     except ValueError:
         effective = None
     try:
-        done = await booking.terminate_agreement(agreement_uuid, effective, viewer.principal)
+        data = booking_schemas.Terminate(effective_date=effective)  # the API's checks: the date's range
+        done = await booking.terminate_agreement(agreement_uuid, data.effective_date, viewer.principal)
         flash(request, "ok", f"Die Vereinbarung {done.reference} ist zum {datum(done.end_date)} gekündigt.")
     except DomainError as exc:
         flash(request, "error", german_error(exc))
@@ -232,13 +234,14 @@ async def decline(request: Request[Any, Any, Any], request_id: FromPath[str]) ->
     """Decline a request with a reason."""
     viewer = await current_viewer(request, Role.provider)
     form = await request.form()
-    reason = str(form.get("reason", "")).strip()[:2000]
+    reason = str(form.get("reason", "")).strip()
     if not reason:
         flash(request, "error", "Bitte geben Sie eine Begründung für die Ablehnung an.")
         return redirect("/anbieter")
     try:
-        await booking.decline_request(parse_id(request_id), reason, viewer.principal)
+        data = msgspec.convert({"reason": reason}, booking_schemas.Decline)
+        await booking.decline_request(parse_id(request_id), data.reason, viewer.principal)
         flash(request, "ok", "Die Anfrage wurde abgelehnt.")
-    except DomainError as exc:
+    except (DomainError, msgspec.ValidationError) as exc:
         flash(request, "error", german_error(exc))
     return redirect("/anbieter")
