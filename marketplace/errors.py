@@ -21,6 +21,7 @@ from litestar.types import ExceptionHandlersMap
 import ledger
 from marketplace.db import is_connection_lost, is_integrity_error
 from marketplace.observability import ensure_request_id
+from marketplace.text import explain
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://kopit.example/problems/"
@@ -204,7 +205,8 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
     for item in extra:
         if isinstance(item, dict):
             key = str(item.get("key") or item.get("source") or "body")
-            errors.append(FieldError(field=key, message=str(item.get("message", "invalid"))))
+            message = str(item.get("message", "invalid"))
+            errors.append(FieldError(field=key, message=explain(message) or message))
     return errors
 
 

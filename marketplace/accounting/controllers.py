@@ -14,6 +14,7 @@ from marketplace.accounting import schemas, services
 from marketplace.auth import Actor, Principal, Role, requires
 from marketplace.errors import AUTHENTICATED, problems
 from marketplace.pagination import DEFAULT_LIMIT, Cursor, Limit
+from marketplace.periods import FIRST_PERIOD, LAST_PERIOD, PERIOD_PATTERN
 
 #: Who reads the ledger: the cooperative's roles all of it, a member's accountant its own member's part.
 READERS = (Role.coop_admin, Role.coop_accountant, Role.auditor, Role.accountant)
@@ -37,7 +38,10 @@ EXPORT_RESPONSE = ResponseSpec(
     description="One Beancount file (UTF-8) that bean-check accepts, sent as an attachment.",
 )
 PeriodPath = Annotated[
-    str, PathParameter(pattern=r"^[12]\d{3}-(0[1-9]|1[0-2])$", max_length=7, description="A month, YYYY-MM.")
+    str,
+    PathParameter(
+        pattern=PERIOD_PATTERN, max_length=7, description=f"A month, YYYY-MM, from {FIRST_PERIOD} to {LAST_PERIOD}."
+    ),
 ]
 
 

@@ -21,6 +21,7 @@ from ledger import rules
 from ledger.check import check_file
 from ledger.render import balance_text, entry_text, format_cents, main_text, quote
 from ledger.stream import entries, last_number
+from marketplace import periods
 from marketplace.accounting import schemas
 from marketplace.audit import services as audit_services
 from marketplace.auth import Actor, Principal
@@ -30,9 +31,6 @@ from marketplace.errors import FieldError, InvalidInput, InvalidTransition, NotF
 from marketplace.members import services as member_services
 from marketplace.pagination import decode_cursor, encode_cursor
 
-#: Dates the API accepts: wide enough for any booking, narrow enough that date arithmetic never overflows.
-EARLIEST = dt.date(1900, 1, 2)
-LATEST = dt.date(2999, 12, 31)
 #: The balancing account of the opening entry of an export that starts at ``from``.
 OPENING_BALANCES = "Equity:Opening-Balances"
 _RECEIVABLE = "Assets:Receivable:"
@@ -48,38 +46,15 @@ def money(amount: Decimal) -> str:
 # --- input and visibility ------------------------------------------------------------------------------
 
 
-def check_date(value: dt.date | None, field: str) -> dt.date | None:
-    """``value`` if it lies in the range the ledger handles."""
-    if value is not None and not EARLIEST <= value <= LATEST:
-        raise InvalidInput(
-            f"{field} must lie between {EARLIEST} and {LATEST}.",
-            errors=[FieldError(field=field, message="out of range")],
-        )
-    return value
-
-
 def check_range(start: dt.date | None, end: dt.date | None) -> None:
     """``from`` and ``to`` in range and in order."""
-    check_date(start, "from")
-    check_date(end, "to")
+    periods.check_date(start, "from")
+    periods.check_date(end, "to")
     if start is not None and end is not None and start > end:
         raise InvalidInput(
             f"from ({start}) lies after to ({end}).",
             errors=[FieldError(field="from", message="after to")],
         )
-
-
-def check_period(period: str) -> tuple[dt.date, dt.date]:
-    """First and last day of the month ``YYYY-MM``, within the dates the API accepts."""
-    try:
-        first, last = rules.period(period)
-    except ledger.LedgerError as exc:
-        raise InvalidInput(exc.message, errors=[FieldError(field="period", message="must be YYYY-MM")]) from exc
-    except ValueError as exc:  # year 0
-        raise InvalidInput(f"period {period!r} is not a month.") from exc
-    if first < EARLIEST.replace(day=1) or last > LATEST:
-        raise InvalidInput(f"period {period} lies outside {EARLIEST.year}–{LATEST.year}.")
-    return first, last
 
 
 async def visible_member(viewer: Principal, member: str | None) -> str | None:
@@ -137,7 +112,7 @@ def _positions(found: Iterable[ledger.Balance], codes: Iterable[str]) -> list[sc
 
 async def get_balances(viewer: Principal, *, as_of: dt.date | None, member: str | None) -> schemas.Balances:
     """Balances per account and per member at the end of ``as_of``: all of them, or one member's."""
-    check_date(as_of, "as_of")
+    periods.check_date(as_of, "as_of")
     code = await visible_member(viewer, member)
     found = await ledger.balances(as_of=as_of, member=code)
     if code is not None:
@@ -262,7 +237,7 @@ async def close_period(period: str, actor: Actor, *, today: dt.date | None = Non
     A month that has not ended yet is refused (``InvalidTransition``, 409 with state ``open``). The closing and
     its audit event commit together.
     """
-    _, last = check_period(period)
+    _, last = periods.check_period(period)
     today = today or now().date()
     async with transaction():
         existing = await ledger.get_closed_period(period)

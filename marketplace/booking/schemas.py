@@ -10,14 +10,15 @@ from uuid import UUID
 import msgspec
 
 from marketplace.money import MAX_QUANTITY, MAX_USAGE_MILLI
+from marketplace.periods import Day, Period, check_date
+from marketplace.text import END, multi_line
 
 Quantity = Annotated[
     int, msgspec.Meta(gt=0, le=MAX_QUANTITY, description=f"Units, a whole number from 1 to {MAX_QUANTITY}.")
 ]
-MemberCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9-]{0,31}$", examples=["HZD"])]
-Message = Annotated[str, msgspec.Meta(max_length=2000)]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=r"[^ \t\n\r]")]
-Period = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])]
+MemberCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9-]{0,31}" + END, examples=["HZD"])]
+Message = Annotated[str, multi_line(2000, blank=True)]
+Reason = Annotated[str, multi_line(2000)]
 UsageQuantity = Annotated[
     str,
     msgspec.Meta(
@@ -36,9 +37,13 @@ class RequestCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     offer_id: UUID
     quantity: Quantity
-    start_date: date
-    end_date: date | None = None
+    start_date: Day
+    end_date: Day | None = None
     message: Message | None = None
+
+    def __post_init__(self) -> None:
+        check_date(self.start_date, "start_date")
+        check_date(self.end_date, "end_date")
 
 
 class Decline(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -50,7 +55,10 @@ class Decline(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class Terminate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """When the agreement should end: a month's end, no earlier than the notice period allows."""
 
-    effective_date: date | None = None
+    effective_date: Day | None = None
+
+    def __post_init__(self) -> None:
+        check_date(self.effective_date, "effective_date")
 
 
 class AgreementImport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -60,8 +68,12 @@ class AgreementImport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     provider: MemberCode
     consumer: MemberCode
     quantity: Quantity
-    start_date: date
-    end_date: date | None = None
+    start_date: Day
+    end_date: Day | None = None
+
+    def __post_init__(self) -> None:
+        check_date(self.start_date, "start_date")
+        check_date(self.end_date, "end_date")
 
 
 class UsageCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -10,32 +10,31 @@ from uuid import UUID
 import msgspec
 
 from marketplace.money import MAX_CAPACITY, MAX_UNIT_PRICE_CENTS, euros
+from marketplace.text import END, multi_line, single_line
 
 CategoryCode = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[a-z][a-z0-9_]{1,39}$",
+        pattern=r"^[a-z][a-z0-9_]{1,39}" + END,
         description="Lower-case letters, digits and underscores, e.g. licence_management.",
         examples=["hosting"],
     ),
 ]
-Label = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"[^ \t\n\r]")]
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"[^ \t\n\r]")]
-Description = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000, pattern=r"[^ \t\n\r]")]
-Unit = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=60, pattern=r"[^ \t\n\r]", examples=["VM-Monat", "Beratungstag"])
-]
+Label = Annotated[str, single_line(100)]
+Title = Annotated[str, single_line(200)]
+Description = Annotated[str, multi_line(10_000)]
+Unit = Annotated[str, single_line(60, examples=["VM-Monat", "Beratungstag"])]
 Pricing = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^(recurring|one_off|metered)$",
+        pattern=r"^(recurring|one_off|metered)" + END,
         description="recurring: per unit and month; one_off: once; metered: per unit of reported usage.",
     ),
 ]
 TaxTreatment = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^(exempt_public_cooperation|vat_19|vat_7)$",
+        pattern=r"^(exempt_public_cooperation|vat_19|vat_7)" + END,
         description="exempt_public_cooperation: 0 % under §2b (3) UStG; vat_19 and vat_7: VAT at 19 % or 7 %.",
     ),
 ]
@@ -52,8 +51,8 @@ Price = Annotated[
 ]
 Capacity = Annotated[int, msgspec.Meta(ge=1, le=MAX_CAPACITY, description="Units available at most; none: unlimited.")]
 Months = Annotated[int, msgspec.Meta(ge=0, le=120)]
-Sla = Annotated[str, msgspec.Meta(max_length=4000)]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=r"[^ \t\n\r]")]
+Sla = Annotated[str, multi_line(4000, blank=True, description="Empty: no SLA.")]
+Reason = Annotated[str, multi_line(1000)]
 
 
 class CategoryCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -9,35 +9,49 @@ from uuid import UUID
 import msgspec
 
 from marketplace.auth import Role
+from marketplace.periods import Moment, check_moment
+from marketplace.text import END, SEPA_NAME, SEPA_NAME_LENGTH, multi_line, single_line
 
 MemberCode = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[A-Z][A-Z0-9-]{0,31}$",
+        pattern=r"^[A-Z][A-Z0-9-]{0,31}" + END,
         description="Upper-case letters, digits and hyphens, starting with a letter (e.g. KDZ-MZ).",
         examples=["KDZ-MZ"],
     ),
 ]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"[^ \t\n\r]")]
-Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
-LeitwegId = Annotated[str, msgspec.Meta(max_length=46, examples=["04011000-1234512345-06"])]
-Iban = Annotated[str, msgspec.Meta(max_length=42, examples=["DE02120300000000202051"])]
-Bic = Annotated[str, msgspec.Meta(max_length=11, examples=["BYLADEM1001"])]
-AccountHolder = Annotated[str, msgspec.Meta(max_length=70)]
-TokenName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"[^ \t\n\r]")]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=r"[^ \t\n\r]")]
+Name = Annotated[str, single_line(200)]
+_EMAIL = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=f"^{_EMAIL}{END}")]
+LeitwegId = Annotated[str, single_line(46, blank=True, examples=["04011000-1234512345-06"])]
+Iban = Annotated[str, single_line(42, blank=True, examples=["DE02120300000000202051"])]
+Bic = Annotated[str, single_line(11, blank=True, examples=["BYLADEM1001"])]
+AccountHolder = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=SEPA_NAME_LENGTH,
+        pattern=SEPA_NAME,
+        description=(
+            "The name on the account as the SEPA payment file carries it: Latin letters, digits, space and "
+            "/ - ? : ( ) . , ' + (umlauts and ß are written as ae, oe, ue, ss), at most 70 characters."
+        ),
+        examples=["KOPIT eG Verrechnungskonto"],
+    ),
+]
+TokenName = Annotated[str, single_line(100)]
+Reason = Annotated[str, multi_line(1000)]
 
 
 Kind = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^(state_agency|municipal_it_provider|municipality|university|cooperative|other_public_body)$"
+        pattern=r"^(state_agency|municipal_it_provider|municipality|university|cooperative|other_public_body)" + END
     ),
 ]
 FederalState = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^DE-(BW|BY|BE|BB|HB|HH|HE|MV|NI|NW|RP|SL|SN|ST|SH|TH)$",
+        pattern=r"^DE-(BW|BY|BE|BB|HB|HH|HE|MV|NI|NW|RP|SL|SN|ST|SH|TH)" + END,
         description="ISO 3166-2 code of the federal state (Bundesland), e.g. DE-HE for Hessen.",
     ),
 ]
@@ -63,7 +77,7 @@ class MemberUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name | None = None
     state: FederalState | None = None
     leitweg_id: LeitwegId | None = None
-    contact_email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    contact_email: Annotated[str, msgspec.Meta(max_length=254, pattern=f"^({_EMAIL})?{END}")] | None = None
     iban: Iban | None = None
     bic: Bic | None = None
     account_holder: AccountHolder | None = None
@@ -153,7 +167,10 @@ class TokenCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A new API token for a user."""
 
     name: TokenName
-    expires_at: datetime | None = None
+    expires_at: Moment | None = None
+
+    def __post_init__(self) -> None:
+        check_moment(self.expires_at, "expires_at")
 
 
 class Token(msgspec.Struct, kw_only=True):

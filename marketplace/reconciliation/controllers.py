@@ -9,7 +9,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
+from litestar.params import FromPath, JSONBody, MultipartBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from marketplace.auth import Actor, Principal, Role, requires
@@ -17,6 +17,7 @@ from marketplace.errors import AUTHENTICATED, FieldError, InvalidInput, problems
 from marketplace.idempotency.params import IdempotencyKeyHeader
 from marketplace.idempotency.services import fingerprint, run_once
 from marketplace.pagination import DEFAULT_LIMIT, Cursor, Limit
+from marketplace.periods import FIRST_PERIOD, LAST_PERIOD, PERIOD_PATTERN
 from marketplace.reconciliation import netting, parsing, payment_state, report, schemas, sepa, services
 from marketplace.settlement.controllers import NumberPath
 
@@ -42,6 +43,12 @@ ReportMember = Annotated[
     ),
 ]
 AsOf = Annotated[date | None, QueryParameter(description="The day the items are aged at (default: today).")]
+PeriodPath = Annotated[
+    str,
+    PathParameter(
+        pattern=PERIOD_PATTERN, max_length=7, description=f"A month, YYYY-MM, from {FIRST_PERIOD} to {LAST_PERIOD}."
+    ),
+]
 
 
 class BankStatementController(Controller):
@@ -200,7 +207,7 @@ class ReconciliationController(Controller):
         responses=problems(*AUTHENTICATED, 404),
     )
     async def get_report(
-        self, request: Request[Principal, Any, Any], period: FromPath[str], member: ReportMember = None
+        self, request: Request[Principal, Any, Any], period: PeriodPath, member: ReportMember = None
     ) -> report.ReconciliationReport:
         """Every settlement of the month against its ledger entry, payments against bank lines, statements
         against the ledger's bank account; each difference listed."""

@@ -36,6 +36,7 @@ from marketplace.db import as_uuid, transaction
 from marketplace.errors import FieldError, InvalidInput, NotFound
 from marketplace.members.identifiers import bic_error, iban_error, normalise_iban
 from marketplace.members.tables import Member
+from marketplace.periods import Day, check_date
 from marketplace.reconciliation.services import _add_paid, _Payment, _payment, money
 from marketplace.reconciliation.tables import NettingOffset, NettingPayout, NettingRun, NettingShare
 from marketplace.settlement.pricing import from_cents
@@ -52,7 +53,10 @@ REMITTANCE_MAX = 140
 class NettingRunCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Net the open items due by ``as_of`` (not in the future) and propose the payouts."""
 
-    as_of: date
+    as_of: Day
+
+    def __post_init__(self) -> None:
+        check_date(self.as_of, "as_of")
 
 
 class Offset(msgspec.Struct, kw_only=True):

@@ -10,7 +10,6 @@ booked in the period and the statements whose closing day lies in it. Nothing is
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,17 +21,15 @@ import msgspec
 
 import ledger
 from ledger.stream import entries as journal_entries
+from marketplace import periods
 from marketplace.auth import Principal
-from marketplace.booking.calendar import period_bounds
 from marketplace.db import as_uuid
-from marketplace.errors import FieldError, InvalidInput, NotFound
+from marketplace.errors import NotFound
 from marketplace.members.tables import Member
 from marketplace.reconciliation.services import payment_status
 from marketplace.reconciliation.tables import BankAllocation, BankLine, BankStatement, NettingShare, SettlementPayment
 from marketplace.settlement.schemas import Money
 from marketplace.settlement.tables import Settlement, SettlementLine
-
-_PERIOD = re.compile(r"^[12]\d{3}-(0[1-9]|1[0-2])$")
 
 
 def money(cents: int) -> str:
@@ -189,15 +186,6 @@ def _by_account(postings: Iterable[ledger.Posting]) -> dict[str, int]:
     for posting in postings:
         sums[posting.account] += posting.cents
     return {account: cents for account, cents in sums.items() if cents}
-
-
-def check_period(period: str) -> tuple[date, date]:
-    """First and last day of ``period``; 422 unless it is a month ``YYYY-MM``."""
-    if not _PERIOD.match(period):
-        raise InvalidInput(
-            f"period {period!r} is not a month YYYY-MM.", errors=[FieldError(field="period", message="YYYY-MM")]
-        )
-    return period_bounds(period)
 
 
 async def _lines_sums(ids: list[Any]) -> dict[UUID, tuple[int, int, int]]:
@@ -499,7 +487,7 @@ async def _statements(first: date, last: date, findings: _Findings) -> list[Stat
 
 async def build(period: str, *, member: str | None = None) -> ReconciliationReport:
     """The report of ``period`` for the whole exchange, or the part of member ``member`` (no bank account)."""
-    first, last = check_period(period)
+    first, last = periods.check_period(period)
     member_id: UUID | None = None
     own: frozenset[str] | None = None
     if member is not None:
@@ -529,7 +517,7 @@ async def build(period: str, *, member: str | None = None) -> ReconciliationRepo
 async def report(viewer: Principal, period: str, *, member: str | None) -> ReconciliationReport:
     """The report as ``viewer`` may read it: the cooperative's roles all of it or one member's part, a member's
     accountant its own member's part (another member answers 404, as if it did not exist)."""
-    check_period(period)
+    periods.check_period(period)
     if viewer.sees_all_members:
         return await build(period, member=member)
     if member is not None and member != viewer.member_code:

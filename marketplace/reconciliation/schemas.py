@@ -11,8 +11,9 @@ import msgspec
 from litestar.datastructures import UploadFile
 
 from marketplace.settlement.schemas import Money
+from marketplace.text import END
 
-SettlementNumber = Annotated[str, msgspec.Meta(pattern=r"^S-\d{4}-\d{6}$", examples=["S-2026-000042"])]
+SettlementNumber = Annotated[str, msgspec.Meta(pattern=r"^S-\d{4}-\d{6}" + END, examples=["S-2026-000042"])]
 PaymentStatus = Literal["open", "partially_paid", "paid"]
 Bucket = Literal["0-30", "31-60", "61-90", "over_90"]
 

@@ -5,6 +5,11 @@ valid bank details becomes one transfer to the payee's IBAN (and BIC, when one i
 settlement number it pays, the remittance information all of them. Payouts whose payee has no valid bank
 details are left out (the run lists them as errors). sepaxml checks the file against the pain.001.001.09 schema
 it ships before it is returned.
+
+Names go into the file in the SEPA character set, at most 70 characters (``text.sepa_text``): umlauts spelled
+out, anything else replaced. The account holder is checked against that set when it is saved, but a name
+stored before (or a member's name, used when no holder is on file) must not make the cooperative's file fail
+for every payee.
 """
 
 from __future__ import annotations
@@ -20,9 +25,19 @@ from marketplace.errors import Conflict
 from marketplace.members.identifiers import bic_error, iban_error, normalise_iban
 from marketplace.members.tables import Member
 from marketplace.reconciliation.netting import bank_details_error, payouts_of
+from marketplace.text import sepa_text
 
 SCHEMA = "pain.001.001.09"
 MEDIA_TYPE = "application/xml"
+
+
+def _name(row: dict[str, Any]) -> str:
+    """The account holder (else the member's name, else its code) as a SEPA file may carry it."""
+    for candidate in (row.get("account_holder"), row.get("name")):
+        name = sepa_text(str(candidate or ""))
+        if name:
+            return name
+    return str(row["code"])  # upper-case letters, digits and hyphens: always in the set
 
 
 async def _clearing_account() -> dict[str, Any]:
@@ -43,7 +58,7 @@ async def payments_xml(run_id: UUID, execution_date: date | None = None) -> byte
     _, payouts = await payouts_of(run_id)
     clearing = await _clearing_account()
     config: dict[str, Any] = {
-        "name": str(clearing["account_holder"] or clearing["name"]),
+        "name": _name(clearing),
         "IBAN": normalise_iban(str(clearing["iban"])),
         "batch": True,
         "currency": "EUR",
@@ -59,7 +74,7 @@ async def payments_xml(run_id: UUID, execution_date: date | None = None) -> byte
         )
     for row, member in payable:
         payment: dict[str, Any] = {
-            "name": str(member["account_holder"] or member["name"]),
+            "name": _name(member),
             "IBAN": normalise_iban(str(member["iban"])),
             "amount": int(row["amount_cents"]),
             "execution_date": day,

@@ -29,6 +29,7 @@ from marketplace.db import as_uuid, is_postgres, transaction
 from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound
 from marketplace.members.tables import Member
 from marketplace.pagination import InvalidCursor, decode_cursor, encode_cursor
+from marketplace.periods import check_date
 from marketplace.reconciliation import parsing, schemas
 from marketplace.reconciliation.tables import BankAllocation, BankLine, BankStatement, SettlementPayment
 from marketplace.settlement.pricing import from_cents
@@ -748,7 +749,7 @@ def _bucket_totals(items: list[schemas.OpenItem], totals: dict[str, int]) -> sch
 
 async def open_items(viewer: Principal, *, member: str | None, as_of: date | None) -> schemas.OpenItems:
     """Receivables not yet paid and payables not yet paid out, by age since the settlement's date."""
-    day = as_of or today()
+    day = check_date(as_of, "as_of") or today()
     party: UUID | None = None
     if member is not None:
         found = await Member.select(Member.id).where(Member.code == member).first()

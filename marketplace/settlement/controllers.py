@@ -19,6 +19,7 @@ from marketplace.errors import AUTHENTICATED, problems
 from marketplace.idempotency.params import IdempotencyKeyHeader
 from marketplace.idempotency.services import REPLAYED_HEADER
 from marketplace.pagination import DEFAULT_LIMIT, Cursor, Limit
+from marketplace.periods import FIRST_PERIOD, LAST_PERIOD, PERIOD_PATTERN
 from marketplace.settlement import documents, jobs, schemas, services
 
 #: Who reads settlements: the cooperative's roles all of them, a member's accountant its member's (either side).
@@ -33,7 +34,10 @@ NumberPath = Annotated[
     str, PathParameter(pattern=r"^S-\d{4}-\d{6}$", max_length=13, description="Settlement number S-YYYY-NNNNNN.")
 ]
 PeriodFilter = Annotated[
-    str | None, QueryParameter(pattern=r"^[12]\d{3}-(0[1-9]|1[0-2])$", max_length=7, description="A month, YYYY-MM.")
+    str | None,
+    QueryParameter(
+        pattern=PERIOD_PATTERN, max_length=7, description=f"A month, YYYY-MM, from {FIRST_PERIOD} to {LAST_PERIOD}."
+    ),
 ]
 MemberFilter = Annotated[
     str | None,

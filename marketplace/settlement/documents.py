@@ -3,6 +3,10 @@
 Both are made from the settlement as the API answers it plus the parties' directory entries; neither computes
 money (every figure is a rounded, stored amount). The CII document is validated against the EN 16931 XSD that
 drafthorse ships (``serialize`` does this offline); the KoSIT Schematron rules of XRechnung are not run here.
+
+Text stored before the input rules of ``marketplace.text`` may hold characters a document cannot carry (XML has
+no way to write most control characters): every stored text passes ``text.printable`` first, so that such a row
+still gives a document, with a space where the character was.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from drafthorse.models.note import IncludedNote
 from drafthorse.models.payment import PaymentMeans, PaymentTerms
 from drafthorse.models.tradelines import LineItem
 from fpdf import FPDF
+from msgspec.structs import replace
 
 from marketplace.booking.calendar import period_bounds
 from marketplace.settlement.schemas import Settlement
+from marketplace.text import printable
 
 XRECHNUNG_GUIDELINE = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
 CII_SCHEMA = "FACTUR-X_EN16931"
@@ -56,6 +62,22 @@ _REPLACEMENTS = str.maketrans(
 
 def _latin1(text: str) -> str:
     return text.translate(_REPLACEMENTS).encode("latin-1", "replace").decode("latin-1")
+
+
+def _printable(
+    settlement: Settlement, parties: dict[str, dict[str, Any]]
+) -> tuple[Settlement, dict[str, dict[str, Any]]]:
+    """The settlement and parties with every stored text a document can carry (see the module's docstring)."""
+    lines = [
+        replace(line, description=printable(line.description), unit=printable(line.unit)) for line in settlement.lines
+    ]
+    reason = settlement.reversal_reason
+    safe = replace(settlement, lines=lines, reversal_reason=printable(reason, multiline=True) if reason else reason)
+    safe_parties = {
+        role: {key: printable(value) if isinstance(value, str) else value for key, value in party.items()}
+        for role, party in parties.items()
+    }
+    return safe, safe_parties
 
 
 def _de(amount: str) -> str:
@@ -103,6 +125,7 @@ class _Pdf(FPDF):
 
 def pdf(settlement: Settlement, parties: dict[str, dict[str, Any]], issued: date) -> bytes:
     """The settlement as a PDF: parties, Leitweg-ID, period, number, lines with agreement references, totals."""
+    settlement, parties = _printable(settlement, parties)
     doc = _Pdf(settlement.number)
     doc.alias_nb_pages()
     doc.add_page()
@@ -194,6 +217,7 @@ def _amount(text: str) -> Decimal:
 
 def xrechnung(settlement: Settlement, parties: dict[str, dict[str, Any]], issued: date) -> bytes:
     """The settlement as an EN 16931 CII invoice (XRechnung guideline), BT-10 = the consumer's Leitweg-ID."""
+    settlement, parties = _printable(settlement, parties)
     provider, consumer, clearing = parties["provider"], parties["consumer"], parties["clearing"]
     first, last = period_bounds(settlement.period)
     doc = Document()

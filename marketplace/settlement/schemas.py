@@ -8,12 +8,14 @@ from uuid import UUID
 
 import msgspec
 
+from marketplace.periods import Period
+from marketplace.text import multi_line
+
 Money = Annotated[
     str,
     msgspec.Meta(pattern=r"^-?\d+\.\d{2}$", description="An exact amount with two decimal places.", examples=["81.43"]),
 ]
-Period = Annotated[str, msgspec.Meta(pattern=r"^[12]\d{3}-(0[1-9]|1[0-2])$", examples=["2026-11"])]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=r"[^ \t\n\r]")]
+Reason = Annotated[str, multi_line(1000)]
 
 
 class RunCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

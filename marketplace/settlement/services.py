@@ -37,6 +37,7 @@ import structlog
 from piccolo.table import Table
 
 import ledger
+from marketplace import periods
 from marketplace.audit import services as audit
 from marketplace.auth import Actor, Principal
 from marketplace.booking.calendar import period_bounds, period_of
@@ -68,7 +69,6 @@ BATCH_PAIRS = 200
 BATCH_AGREEMENTS = 2000
 #: Ids per ``IN (...)`` list: well below either engine's limit of bound parameters.
 IN_LIST = 500
-_PERIOD = re.compile(r"^[12]\d{3}-(0[1-9]|1[0-2])$")
 _SPACE = re.compile(r"\s+")
 
 
@@ -94,16 +94,13 @@ def _totals(net: int, tax: int, gross: int, fee: int) -> schemas.Totals:
 
 def check_period(period: str) -> tuple[date, date]:
     """First and last day of a month that has ended; ``InvalidInput`` otherwise."""
-    if not _PERIOD.match(period):
-        raise InvalidInput(
-            f"period {period!r} is not a month YYYY-MM.", errors=[FieldError(field="period", message="YYYY-MM")]
-        )
+    bounds = periods.check_period(period)
     if period >= period_of(today()):
         raise InvalidInput(
             f"The period {period} has not ended yet; a month is settled after its last day.",
             errors=[FieldError(field="period", message="has not ended")],
         )
-    return period_bounds(period)
+    return bounds
 
 
 async def _refuse_closed(period: str) -> None:

@@ -22,6 +22,7 @@ from marketplace.booking.calendar import period_bounds
 from marketplace.clock import today
 from marketplace.errors import DomainError, NotFound
 from marketplace.members import services as member_services
+from marketplace.periods import PERIOD_PATTERN
 from marketplace.reconciliation import payment_state
 from marketplace.reconciliation import services as reconciliation
 from marketplace.settlement import documents, jobs
@@ -38,7 +39,7 @@ MONTHS = ("Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sep."
 BUCKET_LABELS = {"0-30": "0–30 Tage", "31-60": "31–60 Tage", "61-90": "61–90 Tage", "over_90": "über 90 Tage"}
 RUN_STATUS = {"queued": "Wartet", "running": "Läuft", "done": "Abgeschlossen", "failed": "Mit Fehlern beendet"}
 SETTLEMENT_STATUS = {"booked": "Gebucht", "reversed": "Storniert"}
-_PERIOD = re.compile(r"^[12]\d{3}-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(PERIOD_PATTERN)
 _MEMBER = re.compile(r"^[A-Z][A-Z0-9-]{0,31}$")
 #: How often the page of a running settlement run reloads itself (seconds).
 REFRESH_SECONDS = 3

@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery
 
 from marketplace.errors import NotFound, Unauthorized
 from marketplace.members import passwords
+from marketplace.text import text_error
 from marketplace.web.context import NotSignedIn, current_viewer, end_session, error_page, redirect, render
 from marketplace.web.session import session_of
 
@@ -63,6 +64,8 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
             request, "sign_in.html", target=target, email=email, error=message, status_code=status, headers=headers
         )
 
+    if text_error(email) is not None:  # no address of ours holds one; a NUL would not even reach PostgreSQL
+        return again("E-Mail-Adresse oder Passwort ist falsch.", 400)
     # The client's address as the server saw it (``serve`` trusts X-Forwarded-For only from FORWARDED_ALLOW_IPS).
     client = request.client.host if request.client else ""
     try:

@@ -12,6 +12,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
 from marketplace.auth import Actor, Role
+from marketplace.booking import schemas as booking_schemas
 from marketplace.booking import services as booking
 from marketplace.booking.schemas import Agreement, ServiceRequest
 from marketplace.catalogue import schemas as catalogue_schemas
@@ -120,7 +121,8 @@ async def terminate(request: Request[Any, Any, Any], agreement_id: FromPath[str]
     except ValueError:
         effective = None
     try:
-        done = await booking.terminate_agreement(agreement_uuid, effective, viewer.principal)
+        data = booking_schemas.Terminate(effective_date=effective)  # the API's checks: the date's range
+        done = await booking.terminate_agreement(agreement_uuid, data.effective_date, viewer.principal)
     except NotFound:
         raise
     except DomainError as exc:
@@ -251,15 +253,16 @@ async def decline(request: Request[Any, Any, Any], request_id: FromPath[str]) ->
     viewer = await current_viewer(request, Role.provider)
     incoming = await provider_request(viewer, parse_id(request_id))
     form = await request.form()
-    reason = str(form.get("reason", "")).strip()[:2000]
+    reason = str(form.get("reason", "")).strip()
     if not reason:
         flash(request, "error", "Bitte geben Sie eine Begründung für die Ablehnung an.")
         return redirect("/anbieter")
     try:
-        await booking.decline_request(incoming.id, reason, viewer.principal)
+        data = msgspec.convert({"reason": reason}, booking_schemas.Decline)
+        await booking.decline_request(incoming.id, data.reason, viewer.principal)
     except NotFound:
         raise
-    except DomainError as exc:
+    except (DomainError, msgspec.ValidationError) as exc:
         flash(request, "error", german_error(exc))
     else:
         flash(request, "ok", "Die Anfrage wurde abgelehnt.")

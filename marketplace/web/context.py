@@ -34,6 +34,7 @@ from marketplace.errors import (
 from marketplace.members import passwords
 from marketplace.members import services as member_services
 from marketplace.observability import ensure_request_id
+from marketplace.text import breaks_text_rule
 from marketplace.web.formatting import label
 from marketplace.web.session import CSRF_FIELD, MAX_AGE, WebSession, session_of
 
@@ -69,6 +70,7 @@ FIELD_LABELS = {
     "reason": "Begründung",
     "effective_date": "Vertragsende",
     "password": "Passwort",
+    "name": "Name",
     "from": "Von",
     "to": "Bis",
 }
@@ -194,6 +196,11 @@ def german_error(exc: DomainError | msgspec.ValidationError | ValueError) -> str
         text = str(exc)
         field = text.rsplit("$.", 1)[-1].strip("`' ") if "$." in text else ""
         name = FIELD_LABELS.get(field.split("[")[0], field)
+        if name and breaks_text_rule(text):
+            return (
+                f"Das Feld „{name}“ enthält Zeichen, die nicht erlaubt sind (Steuerzeichen, Zeilenumbrüche in "
+                "einzeiligen Feldern oder Zeichen, die die Schreibrichtung umkehren)."
+            )
         return f"Bitte prüfen Sie das Feld „{name}“." if name else "Bitte prüfen Sie Ihre Eingaben."
     detail = exc.detail
     if isinstance(exc, InvalidInput):

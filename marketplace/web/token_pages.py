@@ -23,6 +23,8 @@ from marketplace.errors import DomainError, NotFound
 from marketplace.members import schemas as member_schemas
 from marketplace.members import services as member_services
 from marketplace.members.stewardship import manages
+from marketplace.periods import LATEST
+from marketplace.text import breaks_text_rule
 from marketplace.web.catalogue_pages import parse_id
 from marketplace.web.context import ADMINS, Viewer, current_viewer, flash, german_error, redirect, render
 from marketplace.web.session import ONE_TIME_FIELD, session_of
@@ -149,7 +151,7 @@ async def create_token(request: Request[Any, Any, Any], code: FromPath[str]) -> 
         )
     try:
         expires_at = expiry_of(values["expires_on"])
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date, or 9999-12-31, whose next day does not exist
         return await _tokens_page(
             request, viewer, code, values=values, error="Bitte prüfen Sie das Datum „Gültig bis“.", status_code=422
         )
@@ -162,11 +164,13 @@ async def create_token(request: Request[Any, Any, Any], code: FromPath[str]) -> 
         status = int(exc.status_code) if isinstance(exc, DomainError) else 422
         text = (
             "Bitte geben Sie einen Namen für den Schlüssel an (höchstens 100 Zeichen)."
-            if isinstance(exc, msgspec.ValidationError)
+            if isinstance(exc, msgspec.ValidationError) and not breaks_text_rule(str(exc))
             else german_error(exc)
         )
         if "expires_at" in str(exc):
             text = "Das Datum „Gültig bis“ muss in der Zukunft liegen."
+            if "must lie between" in str(exc):
+                text = f"Das Datum „Gültig bis“ darf nicht nach dem {LATEST:%d.%m.%Y} liegen."
         return await _tokens_page(request, viewer, code, values=values, error=text, status_code=status)
     session.mark_used(form_id)
     return await _tokens_page(request, viewer, code, created=created)
