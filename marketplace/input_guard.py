@@ -1,4 +1,4 @@
-"""Input refused at the edge: NUL characters, JSON nested too deeply, and query parameters an operation does not know.
+"""Input refused at the edge: NUL characters, JSON nested too deeply, query parameters unknown or given twice.
 
 PostgreSQL cannot store U+0000 in text while SQLite can; refusing it at the edge keeps both engines answering the
 same, with a clear 4xx instead of a driver error. It can arrive in the query string (``%00``), in the path
@@ -30,6 +30,12 @@ class UnknownQueryParameter(DomainError):
     """A query parameter the operation does not declare."""
 
     slug = "unknown-query-parameter"
+
+
+class RepeatedQueryParameter(DomainError):
+    """A query parameter given more than once (no operation takes a list in its query)."""
+
+    slug = "repeated-query-parameter"
 
 
 class NulInQuery(DomainError):
@@ -66,8 +72,8 @@ def _takes_json(handler: HTTPRouteHandler) -> bool:
 
 
 async def reject_nul_characters(request: Request[Any, Any, Any]) -> None:
-    """``before_request`` hook: a NUL in the query or path, an unknown query parameter or a JSON body nested too
-    deeply answers 400, a NUL in a JSON body 422."""
+    """``before_request`` hook: a NUL in the query or path, an unknown or repeated query parameter or a JSON body
+    nested too deeply answers 400, a NUL in a JSON body 422."""
     if b"%00" in request.scope.get("query_string", b"") or b"\x00" in request.scope.get("query_string", b""):
         raise NulInQuery("A query parameter contains a NUL character (%00).")
     if "\x00" in request.scope.get("path", ""):
@@ -80,6 +86,11 @@ async def reject_nul_characters(request: Request[Any, Any, Any]) -> None:
         if unknown:
             names = ", ".join(repr(name) for name in unknown)
             raise UnknownQueryParameter(f"This operation has no query parameter {names}.")
+        # No operation takes a list in its query: a parameter given twice would otherwise count once, silently.
+        repeated = sorted(name for name in set(request.query_params) if len(request.query_params.getall(name)) > 1)
+        if repeated:
+            names = ", ".join(repr(name) for name in repeated)
+            raise RepeatedQueryParameter(f"The query parameter {names} is given more than once; give it once.")
     if request.method in ("POST", "PUT", "PATCH") and _takes_json(handler):
         body = await request.body()
         if any(marker in body for marker in _NUL_IN_JSON):

@@ -356,3 +356,12 @@ async def test_a_nul_in_a_json_body_sent_as_plain_text_answers_422() -> None:
         )
     assert _fields(_problem(response, 422)) == ["body"]
     assert await _snapshot() == before
+
+
+async def test_a_query_parameter_given_twice_answers_400() -> None:
+    reader = await token("HZD", "buyer")
+    async with running_app() as client:
+        response = await client.get("/api/v1/offers?category=hosting&category=cloud", headers=bearer(reader))
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("repeated-query-parameter")
+    assert "category" in response.json()["detail"]

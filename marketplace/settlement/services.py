@@ -47,7 +47,7 @@ from marketplace.catalogue import services as catalogue
 from marketplace.catalogue.schemas import OfferTerms
 from marketplace.clock import now, today
 from marketplace.config import load_settings
-from marketplace.db import as_uuid, is_integrity_error, is_postgres, transaction
+from marketplace.db import as_uuid, is_connection_lost, is_integrity_error, is_postgres, transaction
 from marketplace.errors import Conflict, FieldError, InvalidInput, InvalidTransition, NotFound
 from marketplace.events.services import Announcement, emit, emit_many
 from marketplace.members.tables import Member
@@ -645,6 +645,8 @@ async def _settle_batch(ctx: _Context, pairs: list[_Pair]) -> list[_Outcome]:
     except _NothingInBatch as nothing:
         return nothing.outcomes
     except Exception as exc:
+        if is_connection_lost(exc):
+            raise
         # Rolled back whole, whatever it was: another run charged some of these agreements, the ledger refused
         # one pair's entry (a closed account), the database one pair's value. One by one, the pairs that can be
         # booked are, and only the one at fault is reported.
@@ -665,7 +667,8 @@ async def _settle_alone(ctx: _Context, pair: _Pair) -> _Outcome:
     except ledger.LedgerError as exc:
         return _Refused(exc.message)
     except Exception as exc:
-        if not await _database_answers():
+        # A lost connection is never the pair's fault: the run goes back to the queue and is resumed.
+        if is_connection_lost(exc) or not await _database_answers():
             raise
         log.exception(
             "settlement_pair_failed",

@@ -29,7 +29,7 @@ class Row(msgspec.Struct, frozen=True):
     path: str
     form: dict[str, str] = {}
     #: ``intruder``: a user of another member holding every member role; ``coop``: the cooperative's accountant
-    #: (for commands only it may give; its objects are then ones that do not exist).
+    #: and admin (for commands only they may give; their objects are then ones that do not exist).
     who: str = "intruder"
 
 
@@ -78,6 +78,12 @@ ROWS = [
         "coop",
     ),
     Row("web:period-close", "/abrechnung/perioden/2026-13/abschliessen", {}, "coop"),
+    Row(
+        "web:confirm-bank-details",
+        "/verwaltung/mitglieder/NIEMAND/bankverbindung",
+        {"iban": "x", "version": "1"},
+        "coop",
+    ),
 ]
 
 #: POST routes that act on no object of a member, and so have no other member's object to refuse.
@@ -168,7 +174,7 @@ def _fill(text: str, world: dict[str, str]) -> str:
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: f"{row.route}:{row.path}:{'+'.join(row.form.values())}")
 async def test_a_form_on_another_members_object_answers_the_404_page_and_changes_nothing(row: Row) -> None:
     intruder = await web_user("GU-FFM", "buyer", "provider", "accountant", "member_admin")
-    coop = await web_user("KOPIT", "coop_accountant")
+    coop = await web_user("KOPIT", "coop_accountant", "coop_admin")
     async with web_client() as client:
         world = await _world(client)
         await sign_in(client, intruder if row.who == "intruder" else coop)
