@@ -200,7 +200,8 @@ class EventHub:
             self._deliver(member_id, payload)
             return
         assert self._publisher is not None
-        if self._breaker is not None and self._breaker.is_open:
+        # The breaker's probe too: without a success reported here, a breaker opened by an outage would stay open.
+        if self._breaker is not None and not self._breaker.allow():
             raise ConnectionError("Redis is left alone after a failure (circuit breaker open)")
         try:
             await self._publisher.publish(CHANNEL_PREFIX + str(member_id), payload)
@@ -208,6 +209,8 @@ class EventHub:
             if self._breaker is not None:
                 self._breaker.record_failure()
             raise
+        if self._breaker is not None:
+            self._breaker.record_success()
 
     # --- the supervised subscription --------------------------------------------------------------------
 
